@@ -1,0 +1,215 @@
+"""`run_evaluation`: the seed's Python API, from validated inputs to records, traces and metrics.
+
+Everything the user can get wrong is checked before the first model call (see `validate_inputs`);
+then each agent type runs its tasks, telemetry is extracted and joined to the records by
+`test_case_uid`, and the seed's 5-tuple is returned.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from .agents import AGENT_TYPES, DEFAULT_MAX_STEPS, build_agent  # noqa: E402
+from .errors import ConfigError  # noqa: E402
+from .models import build_model, check_provider, parse_model_args  # noqa: E402
+from .otel import setup_inmemory_otel  # noqa: E402
+from .outputs.naming import RUN_ID_PATTERN  # noqa: E402
+from .runner import TaskRecord, run_tasks, test_case_uid  # noqa: E402
+from .tasks import DEFAULT_DATASET, DIFFICULTIES, TaskSet, filter_tasks, load_tasks  # noqa: E402
+from .telemetry import extract_metrics, extract_traces, finish_otel, link_results_to_traces  # noqa: E402
+from .tools import validate_tool_names  # noqa: E402
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "build_test_case_uid",
+    "extract_metrics",
+    "extract_traces",
+    "run_evaluation",
+    "validate_inputs",
+]
+
+build_test_case_uid = test_case_uid
+SINGLE_WORKER_PROVIDERS = ("transformers",)
+
+
+def validate_run_id(run_id: str | None) -> str:
+    """The given run id if it is safe in file and dataset names, else a fresh UUID4 when None."""
+    if run_id is None:
+        return str(uuid.uuid4())
+    if not RUN_ID_PATTERN.match(run_id):
+        raise ConfigError(
+            f"--run-id '{run_id}' has characters unsafe for file and dataset names; use letters, "
+            "digits, '.', '_' and '-' (at most 128, starting with a letter or digit)"
+        )
+    return run_id
+
+
+def effective_workers(provider: str, requested: int, mcp_server_url: Any) -> int:
+    if requested < 1:
+        raise ConfigError(f"--parallel-workers must be at least 1, got {requested}")
+    if requested > 1 and provider in SINGLE_WORKER_PROVIDERS:
+        logger.warning("The %s provider runs one model in-process: using 1 worker instead of %d", provider, requested)
+        return 1
+    if requested > 1 and mcp_server_url:
+        logger.warning("MCP tools are shared state: using 1 worker instead of %d", requested)
+        return 1
+    return requested
+
+
+def validate_inputs(
+    *,
+    model_name: str,
+    agent_types: list[str],
+    provider: str,
+    test_subset: str | None,
+    run_id: str | None,
+    parallel_workers: int,
+    model_args: dict[str, Any] | list[str] | None,
+    enable_tools: list[str] | None,
+    api_base: str | None,
+    max_steps: int,
+) -> tuple[str, dict[str, Any]]:
+    """Check every input that needs no I/O; returns (run_id, model_args as a dict)."""
+    if not model_name:
+        raise ConfigError("no model given; pass --model")
+    bad = [a for a in agent_types if a not in AGENT_TYPES]
+    if bad or not agent_types:
+        raise ConfigError(f"invalid agent type(s) {bad or agent_types}; use tool, code or both")
+    if test_subset is not None and test_subset not in DIFFICULTIES:
+        raise ConfigError(f"invalid difficulty '{test_subset}'; use one of {', '.join(DIFFICULTIES)}")
+    if max_steps < 1:
+        raise ConfigError(f"--max-steps must be at least 1, got {max_steps}")
+    if parallel_workers < 1:
+        raise ConfigError(f"--parallel-workers must be at least 1, got {parallel_workers}")
+    validate_tool_names(enable_tools)
+    args = model_args if isinstance(model_args, dict) else parse_model_args(model_args)
+    check_provider(provider, model_name, api_base)
+    return validate_run_id(run_id), args
+
+
+def run_evaluation(
+    model_name: str,
+    agent_types: list[str],
+    test_subset: str | None = None,
+    dataset_name: str = DEFAULT_DATASET,
+    split: str = "train",
+    enable_otel: bool = False,
+    verbose: bool = True,
+    debug: bool = False,
+    provider: str = "litellm",
+    prompt_config: dict[str, Any] | None = None,
+    mcp_server_url: Any = None,
+    run_id: str | None = None,
+    enable_gpu_metrics: bool = False,
+    *,
+    api_base: str | None = None,
+    parallel_workers: int = 1,
+    model_args: dict[str, Any] | list[str] | None = None,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    dataset_revision: str | None = None,
+    enable_tools: list[str] | None = None,
+    additional_imports: list[str] | None = None,
+    search_provider: str = "duckduckgo",
+    hf_inference_provider: str | None = None,
+    trust_remote_code: bool = False,
+    task_set: TaskSet | None = None,
+    on_record: Callable[[TaskRecord], None] | None = None,
+) -> tuple[dict[str, list[TaskRecord]], list[dict[str, Any]], dict[str, Any], str, str]:
+    """Evaluate `model_name` on the task dataset; returns (all_results, traces, metrics, dataset, run_id).
+
+    `all_results` is `{"tool": [...], "code": [...]}` (both keys always present). Bad inputs raise
+    :class:`ConfigError` before any model is called. `task_set` lets a caller that already loaded
+    and validated the tasks skip loading them again.
+    """
+    if debug:
+        logging.getLogger("smoltrace").setLevel(logging.DEBUG)
+    run_id, args = validate_inputs(
+        model_name=model_name,
+        agent_types=agent_types,
+        provider=provider,
+        test_subset=test_subset,
+        run_id=run_id,
+        parallel_workers=parallel_workers,
+        model_args=model_args,
+        enable_tools=enable_tools,
+        api_base=api_base,
+        max_steps=max_steps,
+    )
+    tasks = task_set or load_tasks(dataset_name, split, dataset_revision)
+    if mcp_server_url:
+        raise ConfigError(
+            "MCP servers are not supported in this version; remove --mcp-server-url"
+        )
+    workers = effective_workers(provider, parallel_workers, mcp_server_url)
+    otel = setup_inmemory_otel(enable_otel, "smoltrace-eval", run_id, enable_gpu_metrics)
+    tracer = otel[0]
+
+    shared_model: list[Any] = []
+
+    def make_model() -> Any:
+        if workers > 1:
+            return _build_model()
+        if not shared_model:
+            shared_model.append(_build_model())
+        return shared_model[0]
+
+    def _build_model() -> Any:
+        return build_model(
+            provider,
+            model_name,
+            api_base=api_base,
+            model_args=args,
+            hf_inference_provider=hf_inference_provider,
+            trust_remote_code=trust_remote_code,
+            tasks=tasks.tasks,
+        )
+
+    all_results: dict[str, list[TaskRecord]] = {"tool": [], "code": []}
+    offset = 0
+    try:
+        for agent_type in agent_types:
+            selected = filter_tasks(tasks.tasks, agent_type, test_subset)
+            logger.info("Running %d %s-agent tasks with %d worker(s)", len(selected), agent_type, workers)
+
+            def make_agent(agent_type: str = agent_type) -> Any:
+                return build_agent(
+                    agent_type,
+                    make_model(),
+                    prompt_config=prompt_config,
+                    max_steps=max_steps,
+                    enabled_tools=enable_tools,
+                    additional_imports=additional_imports,
+                    search_provider=search_provider,
+                )
+
+            all_results[agent_type] = run_tasks(
+                selected,
+                agent_type,
+                make_agent,
+                run_id=run_id,
+                model_id=model_name,
+                provider=provider,
+                workers=workers,
+                index_offset=offset,
+                tracer=tracer,
+                on_record=on_record,
+            )
+            offset += len(selected)
+    finally:
+        finish_otel(otel)
+    span_exporter, metric_exporter, aggregator = otel[2], otel[3], otel[4]
+    trace_data = extract_traces(span_exporter, run_id) if span_exporter is not None else []
+    metric_data = extract_metrics(metric_exporter, aggregator, trace_data, all_results, run_id)
+    link_results_to_traces(all_results, trace_data)
+    for agent_type in agent_types:
+        records = all_results[agent_type]
+        passed = sum(1 for r in records if r["success"])
+        logger.info("%s: %d/%d passed", agent_type.upper(), passed, len(records))
+    return all_results, trace_data, metric_data, tasks.source, run_id

@@ -1,0 +1,11 @@
+"""Errors that mean "the user asked for something we cannot do".
+
+The CLI turns a :class:`ConfigError` into one line on stderr and exit code 2, with no traceback: these
+are mistakes in flags, files or environment that the user fixes, not bugs in smoltrace.
+"""
+
+from __future__ import annotations
+
+
+class ConfigError(ValueError):
+    """Bad user input, found before any model call is made. The message names the problem and the fix."""

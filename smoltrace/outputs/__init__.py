@@ -1,0 +1,1 @@
+"""Outputs of a run: results rows, the leaderboard row, the local run folder and the Hub datasets."""

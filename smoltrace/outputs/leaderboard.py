@@ -1,0 +1,202 @@
+"""The leaderboard row: one run summarised from its results rows and its GPU metrics."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from ..errors import ConfigError
+from .results import ordered_records
+
+PURPOSES = ("selection", "regression", "monitoring")
+
+GPU_FIELDS = (
+    "gpu_utilization_avg",
+    "gpu_utilization_max",
+    "gpu_memory_avg_mib",
+    "gpu_memory_max_mib",
+    "gpu_temperature_avg",
+    "gpu_temperature_max",
+    "gpu_power_avg_w",
+)
+
+LEADERBOARD_COLUMNS = (
+    "run_id",
+    "model",
+    "agent_type",
+    "provider",
+    "timestamp",
+    "submitted_by",
+    "use_case",
+    "team",
+    "purpose",
+    "suite_version",
+    "results_dataset",
+    "traces_dataset",
+    "metrics_dataset",
+    "dataset_used",
+    "dataset_revision",
+    "total_tests",
+    "successful_tests",
+    "failed_tests",
+    "success_rate",
+    "avg_steps",
+    "avg_duration_ms",
+    "total_duration_ms",
+    "total_tokens",
+    "avg_tokens_per_test",
+    "total_cost_usd",
+    "avg_cost_per_test_usd",
+    "co2_emissions_g",
+    "power_cost_total_usd",
+    *GPU_FIELDS,
+    "notes",
+)
+
+
+def normalize_grouping_value(value: str | None) -> str | None:
+    """Lower-case kebab form of a grouping label (`--use-case`, `--team`, `--suite-version`)."""
+    if value is None:
+        return None
+    normalized = re.sub(r"[^a-z0-9.]+", "-", value.strip().lower()).strip("-")
+    return normalized or None
+
+
+def normalize_purpose(value: str | None) -> str | None:
+    if value is None:
+        return None
+    purpose = value.strip().lower()
+    if purpose not in PURPOSES:
+        raise ConfigError(f"invalid purpose '{value}'; use one of {', '.join(PURPOSES)}")
+    return purpose
+
+
+def _points(resource_metrics: list[dict[str, Any]], name: str) -> list[tuple[int, str, float]]:
+    """(timeUnixNano, gpu_id, value) of every data point of metric `name`."""
+    found = []
+    for batch in resource_metrics or []:
+        for scope in batch.get("scopeMetrics", []):
+            for metric in scope.get("metrics", []):
+                if metric.get("name") != name:
+                    continue
+                body = metric.get("gauge") or metric.get("sum") or {}
+                for point in body.get("dataPoints", []):
+                    value = point.get("asDouble")
+                    if value is None and point.get("asInt") is not None:
+                        value = float(point["asInt"])
+                    if value is None:
+                        continue
+                    attrs = {a["key"]: next(iter(a["value"].values()), None) for a in point.get("attributes", [])}
+                    found.append((int(point.get("timeUnixNano", 0)), str(attrs.get("gpu_id", "")), float(value)))
+    return found
+
+
+def _stats(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    return round(sum(values) / len(values), 2), round(max(values), 2)
+
+
+def _last_cumulative(points: list[tuple[int, str, float]]) -> float | None:
+    """Total of a cumulative counter: the latest value per series, summed over series."""
+    if not points:
+        return None
+    latest: dict[str, tuple[int, float]] = {}
+    for t, series, value in points:
+        if series not in latest or t >= latest[series][0]:
+            latest[series] = (t, value)
+    return sum(v for _, v in latest.values())
+
+
+def aggregate_gpu_metrics(resource_metrics: list[dict[str, Any]] | None) -> dict[str, float | None]:
+    """The leaderboard's 7 GPU fields plus `co2_total` and `power_cost_total`; None when unmeasured."""
+    util_avg, util_max = _stats([v for *_, v in _points(resource_metrics or [], "gen_ai.gpu.utilization")])
+    mem_avg, mem_max = _stats([v for *_, v in _points(resource_metrics or [], "gen_ai.gpu.memory.used")])
+    temp_avg, temp_max = _stats([v for *_, v in _points(resource_metrics or [], "gen_ai.gpu.temperature")])
+    power_avg, _ = _stats([v for *_, v in _points(resource_metrics or [], "gen_ai.gpu.power")])
+    return {
+        "gpu_utilization_avg": util_avg,
+        "gpu_utilization_max": util_max,
+        "gpu_memory_avg_mib": mem_avg,
+        "gpu_memory_max_mib": mem_max,
+        "gpu_temperature_avg": temp_avg,
+        "gpu_temperature_max": temp_max,
+        "gpu_power_avg_w": power_avg,
+        "co2_total": _last_cumulative(_points(resource_metrics or [], "gen_ai.co2.emissions")),
+        "power_cost_total": _last_cumulative(_points(resource_metrics or [], "gen_ai.power.cost")),
+    }
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def compute_leaderboard_row(
+    model_name: str,
+    all_results: dict[str, list[dict[str, Any]]],
+    trace_data: list[dict[str, Any]] | None,
+    metric_data: dict[str, Any] | None,
+    dataset_used: str,
+    results_dataset: str,
+    traces_dataset: str | None,
+    metrics_dataset: str,
+    agent_type: str = "both",
+    run_id: str | None = None,
+    provider: str = "litellm",
+    *,
+    use_case: str | None = None,
+    team: str | None = None,
+    purpose: str | None = None,
+    suite_version: str | None = None,
+    submitted_by: str | None = None,
+    dataset_revision: str | None = None,
+    timestamp: str | None = None,
+) -> dict[str, Any]:
+    """Every leaderboard column, computed from the run's records (tokens and cost counted once).
+
+    `trace_data` is accepted for the seed's signature; the records already carry the per-task
+    totals that agree with their traces, so summing traces again would double-count.
+    """
+    records = ordered_records(all_results) if agent_type == "both" else list(all_results.get(agent_type, []))
+    total = len(records)
+    successes = sum(1 for r in records if r.get("success"))
+    durations = [float(r.get("execution_time_ms") or 0.0) for r in records]
+    tokens = sum(int(r.get("total_tokens") or 0) for r in records)
+    costs = [float(r["cost_usd"]) for r in records if r.get("cost_usd") is not None]
+    total_cost = round(sum(costs), 6) if costs else None
+    gpu = aggregate_gpu_metrics((metric_data or {}).get("resourceMetrics"))
+    finished = timestamp or datetime.now(timezone.utc).isoformat()
+    row: dict[str, Any] = {
+        "run_id": run_id,
+        "model": model_name,
+        "agent_type": agent_type,
+        "provider": provider,
+        "timestamp": finished,
+        "submitted_by": submitted_by or "local",
+        "use_case": normalize_grouping_value(use_case),
+        "team": normalize_grouping_value(team),
+        "purpose": normalize_purpose(purpose),
+        "suite_version": normalize_grouping_value(suite_version),
+        "results_dataset": results_dataset,
+        "traces_dataset": traces_dataset,
+        "metrics_dataset": metrics_dataset,
+        "dataset_used": dataset_used,
+        "dataset_revision": dataset_revision,
+        "total_tests": total,
+        "successful_tests": successes,
+        "failed_tests": total - successes,
+        "success_rate": round(100 * successes / total, 2) if total else 0.0,
+        "avg_steps": round(sum(int(r.get("steps") or 0) for r in records) / total, 2) if total else 0.0,
+        "avg_duration_ms": round(sum(durations) / total, 2) if total else 0.0,
+        "total_duration_ms": round(sum(durations), 2),
+        "total_tokens": tokens,
+        "avg_tokens_per_test": round(tokens / total) if total else 0,
+        "total_cost_usd": total_cost,
+        "avg_cost_per_test_usd": round(total_cost / total, 6) if total_cost is not None and total else None,
+        "co2_emissions_g": _round(gpu["co2_total"], 4),
+        "power_cost_total_usd": _round(gpu["power_cost_total"], 6),
+        **{field: gpu[field] for field in GPU_FIELDS},
+        "notes": f"Evaluation on {finished[:10]}; {total} tests",
+    }
+    return {column: row[column] for column in LEADERBOARD_COLUMNS}

@@ -1,0 +1,178 @@
+"""Task datasets: built-in suites, local JSON/JSONL files and Hub datasets, validated up front.
+
+Every record is checked before any model is called, so a typo on line 40 of a task file fails in
+milliseconds with the line number instead of after 39 paid agent runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_DATASET = "smoltrace-tasks"
+BUILTIN_SUITES = {
+    "smoltrace-tasks": "smoltrace-tasks.jsonl",
+    "smoltrace-fallback": "smoltrace-fallback.jsonl",
+}
+DIFFICULTIES = ("easy", "medium", "hard")
+TASK_AGENT_TYPES = ("tool", "code", "both")
+
+_STR_FIELDS = ("id", "prompt", "difficulty", "agent_type", "expected_tool")
+
+
+@dataclass(frozen=True)
+class TaskSet:
+    """Validated tasks plus where they came from (recorded in the run's metadata)."""
+
+    tasks: list[dict[str, Any]]
+    source: str
+    revision: str | None = None
+
+
+def validate_task(record: Any, where: str) -> dict[str, Any]:
+    """Check one task record; `where` ("line 3 of f.jsonl", "task 'x'") goes into the error."""
+    if not isinstance(record, dict):
+        raise ConfigError(f"{where}: a task must be a JSON object, got {type(record).__name__}")
+    for field in ("id", "prompt"):
+        if field not in record or record[field] in (None, ""):
+            raise ConfigError(f"{where}: task is missing required field '{field}'")
+    label = f"{where} (task '{record['id']}')"
+    for field in _STR_FIELDS:
+        if record.get(field) is not None and not isinstance(record[field], str):
+            raise ConfigError(f"{label}: field '{field}' must be a string")
+    task = dict(record)
+    task.setdefault("difficulty", "easy")
+    task.setdefault("agent_type", "both")
+    if task["difficulty"] not in DIFFICULTIES:
+        raise ConfigError(
+            f"{label}: invalid difficulty '{task['difficulty']}'; use one of {', '.join(DIFFICULTIES)}"
+        )
+    if task["agent_type"] not in TASK_AGENT_TYPES:
+        raise ConfigError(
+            f"{label}: invalid agent_type '{task['agent_type']}'; "
+            f"use one of {', '.join(TASK_AGENT_TYPES)}"
+        )
+    calls = task.get("expected_tool_calls")
+    if calls is not None and (isinstance(calls, bool) or not isinstance(calls, int) or calls < 0):
+        raise ConfigError(f"{label}: expected_tool_calls must be a non-negative integer")
+    keywords = task.get("expected_keywords")
+    if keywords is not None and (
+        not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords)
+    ):
+        raise ConfigError(f"{label}: expected_keywords must be a list of strings")
+    return task
+
+
+def _validate_all(records: list[Any], where: str) -> list[dict[str, Any]]:
+    tasks = [validate_task(r, f"{where} record {i + 1}") for i, r in enumerate(records)]
+    seen: set[str] = set()
+    for task in tasks:
+        if task["id"] in seen:
+            raise ConfigError(f"{where}: duplicate task id '{task['id']}'; task ids must be unique")
+        seen.add(task["id"])
+    return tasks
+
+
+def _read_jsonl(text: str, where: str) -> list[dict[str, Any]]:
+    tasks = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"{where} line {lineno}: malformed JSON ({exc.msg}); fix or remove that line"
+            ) from None
+        tasks.append(validate_task(record, f"{where} line {lineno}"))
+    return _validate_all(tasks, where)
+
+
+def _read_local(path: Path, split: str) -> list[dict[str, Any]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read dataset file {path}: {exc.strerror}; check --dataset-name"
+        ) from None
+    if path.suffix == ".jsonl":
+        return _read_jsonl(text, str(path))
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} line {exc.lineno}: malformed JSON ({exc.msg})") from None
+    if isinstance(data, dict):
+        data = data.get(split, data.get("data"))
+    if not isinstance(data, list):
+        raise ConfigError(
+            f"{path}: expected a list of tasks, or an object with a '{split}' (or 'data') list"
+        )
+    return _validate_all(data, str(path))
+
+
+def _read_hub(name: str, split: str, revision: str | None) -> TaskSet:
+    if revision is None:
+        logger.warning(
+            "Task dataset %s is not pinned: results may change when it is updated. "
+            "Pass --dataset-revision <commit sha> for reproducible runs.",
+            name,
+        )
+    try:
+        from huggingface_hub import HfApi
+
+        info = HfApi().dataset_info(name, revision=revision)
+        from datasets import load_dataset
+
+        rows = load_dataset(name, split=split, revision=info.sha)
+    except Exception as exc:  # noqa: BLE001 - any load failure is a user-facing config error
+        raise ConfigError(
+            f"cannot load task dataset '{name}' (split '{split}'): {type(exc).__name__}: {exc}. "
+            "Check --dataset-name, --split and --dataset-revision"
+        ) from None
+    return TaskSet(_validate_all(list(rows), name), name, info.sha)
+
+
+def load_tasks(dataset_name: str = DEFAULT_DATASET, split: str = "train", revision: str | None = None) -> TaskSet:
+    """Load and validate tasks from a built-in suite name, a local .json/.jsonl path or a Hub id."""
+    if dataset_name in BUILTIN_SUITES:
+        text = (
+            resources.files(__package__).joinpath("data", BUILTIN_SUITES[dataset_name]).read_text()
+        )
+        return TaskSet(_read_jsonl(text, dataset_name), dataset_name)
+    path = Path(dataset_name).expanduser()
+    if path.suffix in (".json", ".jsonl") or path.exists():
+        if not path.is_file():
+            raise ConfigError(
+                f"dataset file not found: {path}; pass an existing .json/.jsonl file, a Hub "
+                f"dataset id, or a built-in suite ({', '.join(BUILTIN_SUITES)})"
+            )
+        return TaskSet(_read_local(path, split), str(path))
+    if dataset_name.count("/") != 1:
+        raise ConfigError(
+            f"unknown dataset '{dataset_name}': not a built-in suite ({', '.join(BUILTIN_SUITES)}), "
+            "a .json/.jsonl file, or a Hub id of the form owner/name"
+        )
+    return _read_hub(dataset_name, split, revision)
+
+
+def filter_tasks(tasks: list[dict[str, Any]], agent_type: str, difficulty: str | None) -> list[dict[str, Any]]:
+    """Tasks an agent of `agent_type` runs: its own and the shared ones, at the chosen difficulty."""
+    return [
+        t
+        for t in tasks
+        if t["agent_type"] in (agent_type, "both")
+        and (difficulty is None or t["difficulty"] == difficulty)
+    ]
+
+
+def fallback_tasks() -> list[dict[str, Any]]:
+    """The 3 built-in fallback tasks of the original (`DEFAULT_TOOL_TESTS` + `DEFAULT_CODE_TESTS`)."""
+    return load_tasks("smoltrace-fallback").tasks
