@@ -9,3 +9,7 @@ from __future__ import annotations
 
 class ConfigError(ValueError):
     """Bad user input, found before any model call is made. The message names the problem and the fix."""
+
+
+class PublishError(RuntimeError):
+    """A Hub upload failed. The local run folder is complete; the message says how to retry."""

@@ -11,6 +11,7 @@ its own thread, so parallel agent workers can call it at once.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import json
@@ -21,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
@@ -36,7 +37,9 @@ class Reply:
     """What the fake model answers to one request; token counts are derived when left None."""
 
     content: str | None = None
-    tool_calls: list[dict] | None = None  # [{"name": "get_weather", "arguments": {"location": "Paris"}}]
+    tool_calls: list[dict] | None = (
+        None  # [{"name": "get_weather", "arguments": {"location": "Paris"}}]
+    )
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
 
@@ -207,10 +210,8 @@ class _HTTPServer(ThreadingHTTPServer):
         with self.connections_lock:
             connections = list(self.open_connections)
         for connection in connections:
-            try:
+            with contextlib.suppress(OSError):  # already closed by the peer
                 connection.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass  # already closed by the peer
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -227,7 +228,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.open_connections.discard(self.connection)
         super().finish()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
 
     def do_GET(self) -> None:
@@ -251,7 +252,9 @@ class _Handler(BaseHTTPRequestHandler):
     def read_body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
-    def send_json(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
+    def send_json(
+        self, status: int, payload: object, headers: dict[str, str] | None = None
+    ) -> None:
         self.send_bytes(status, json.dumps(payload).encode(), "application/json", headers)
 
     def send_bytes(
@@ -312,7 +315,10 @@ class ScriptedLLMServer:
             raise RuntimeError("server already started")
         self._httpd = _HTTPServer(self)
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="scripted-llm-server", daemon=True
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="scripted-llm-server",
+            daemon=True,
         )
         self._thread.start()
         logger.debug("scripted LLM server listening on %s", self.url)
@@ -405,10 +411,15 @@ class ScriptedLLMServer:
         elif route == ("POST", "/api/generate"):
             self._generate(handler, raw, "ollama_generate")
         elif route == ("GET", "/v1/models"):
-            models = [{"id": m, "object": "model", "created": 0, "owned_by": "scripted"} for m in self._models()]
+            models = [
+                {"id": m, "object": "model", "created": 0, "owned_by": "scripted"}
+                for m in self._models()
+            ]
             handler.send_json(200, {"object": "list", "data": models})
         elif route == ("GET", "/api/tags"):
-            handler.send_json(200, {"models": [self._ollama_model_entry(m) for m in self._models()]})
+            handler.send_json(
+                200, {"models": [self._ollama_model_entry(m) for m in self._models()]}
+            )
         elif route == ("POST", "/api/show"):
             handler.send_json(200, self._ollama_show())
         else:
@@ -458,7 +469,9 @@ class ScriptedLLMServer:
             handler.send_stream("application/x-ndjson", self._ollama_chat_chunks(answer, model))
         elif protocol == "ollama_chat":
             self._record_usage(answer)
-            handler.send_json(200, _ollama_final(answer, model, {"message": _ollama_chat_message(answer)}))
+            handler.send_json(
+                200, _ollama_final(answer, model, {"message": _ollama_chat_message(answer)})
+            )
         elif stream:
             handler.send_stream("application/x-ndjson", self._ollama_generate_chunks(answer, model))
         else:
@@ -528,7 +541,9 @@ class ScriptedLLMServer:
             yield event({"content": piece})
         for index, call in enumerate(answer.tool_calls):
             head = {"index": index, "id": call["id"], "type": "function"}
-            yield event({"tool_calls": [{**head, "function": {"name": call["name"], "arguments": ""}}]})
+            yield event(
+                {"tool_calls": [{**head, "function": {"name": call["name"], "arguments": ""}}]}
+            )
             for piece in _pieces(json.dumps(call["arguments"])):
                 yield event({"tool_calls": [{"index": index, "function": {"arguments": piece}}]})
         yield event({}, answer.finish_reason)
@@ -546,7 +561,9 @@ class ScriptedLLMServer:
             message["content"] = ""
             yield _ndjson({"model": model, "created_at": _now(), "message": message, "done": False})
         self._record_usage(answer)
-        yield _ndjson(_ollama_final(answer, model, {"message": {"role": "assistant", "content": ""}}))
+        yield _ndjson(
+            _ollama_final(answer, model, {"message": {"role": "assistant", "content": ""}})
+        )
 
     def _ollama_generate_chunks(self, answer: _Answer, model: str) -> Iterator[bytes]:
         for piece in _pieces(_ollama_generate_fields(answer)["response"]):
@@ -584,7 +601,9 @@ class ScriptedLLMServer:
 
 def _error_payload(protocol: str, message: str) -> dict:
     if protocol == "openai":
-        return {"error": {"message": message, "type": "scripted_error", "param": None, "code": None}}
+        return {
+            "error": {"message": message, "type": "scripted_error", "param": None, "code": None}
+        }
     return {"error": message}
 
 
@@ -606,7 +625,12 @@ def _openai_completion(answer: _Answer, model: str, call_number: int) -> dict:
         "model": model,
         "system_fingerprint": "fp_scripted",
         "choices": [
-            {"index": 0, "message": message, "logprobs": None, "finish_reason": answer.finish_reason}
+            {
+                "index": 0,
+                "message": message,
+                "logprobs": None,
+                "finish_reason": answer.finish_reason,
+            }
         ],
         "usage": answer.usage(),
     }
@@ -648,7 +672,7 @@ def _ollama_final(answer: _Answer, model: str, fields: dict) -> dict:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def _sse(payload: dict) -> bytes:

@@ -1,0 +1,101 @@
+"""What the CLI shows: a live progress bar, the run summaries and where the outputs went.
+
+Library modules only log; this is the one place that writes to the terminal. `--quiet` keeps errors
+and the final line; `--debug` lets DEBUG log records through.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+
+class RunConsole:
+    def __init__(self, quiet: bool = False, debug: bool = False) -> None:
+        self.quiet = quiet
+        self.out = Console(highlight=False, soft_wrap=True)
+        self.err = Console(stderr=True, highlight=False, soft_wrap=True)
+        level = logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING
+        handler = RichHandler(console=self.err, show_time=False, show_path=debug, markup=False)
+        root = logging.getLogger()
+        root.handlers[:] = [handler]
+        root.setLevel(level)
+        logging.getLogger("smoltrace").setLevel(level)
+        for noisy in ("LiteLLM", "litellm", "httpx", "opentelemetry", "genai_otel", "smolagents"):
+            logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.ERROR)
+        self._progress: Progress | None = None
+        self._task_id: Any = None
+        self._passed = 0
+        self._lock = threading.Lock()
+
+    def info(self, message: str) -> None:
+        if not self.quiet:
+            self.out.print(message)
+
+    def notice(self, message: str) -> None:
+        """A warning the user should read even in a normal run."""
+        if not self.quiet:
+            self.err.print(f"[yellow]{message}[/yellow]")
+
+    def error(self, message: str) -> None:
+        self.err.print(f"[red]smoltrace-eval: error:[/red] {message}", markup=True)
+
+    def final(self, message: str) -> None:
+        self.out.print(message)
+
+    def start_progress(self, total: int) -> None:
+        if self.quiet or total == 0:
+            return
+        self._progress = Progress(
+            TextColumn("[bold]Evaluating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("passed {task.fields[passed]}"),
+            TimeElapsedColumn(),
+            console=self.err,
+            transient=False,
+        )
+        self._task_id = self._progress.add_task("run", total=total, passed=0)
+        self._progress.start()
+
+    def task_done(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._passed += 1 if record.get("success") else 0
+            if self._progress is not None:
+                self._progress.update(self._task_id, advance=1, passed=self._passed)
+
+    def stop_progress(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+    def summaries(self, all_results: dict[str, list[dict[str, Any]]]) -> None:
+        """Per-agent summaries, then the combined one (`TOOL: 9/10 (90.0%)`)."""
+        if self.quiet:
+            return
+        ran = [(agent_type, records) for agent_type, records in all_results.items() if records]
+        for agent_type, records in ran:
+            passed = sum(1 for r in records if r.get("success"))
+            self.out.print(f"\n--- {agent_type.upper()} SUMMARY ---")
+            self.out.print(f"Total: {len(records)}, Success: {passed}/{len(records)} ({percent(passed, len(records))}%)")
+            for record in records:
+                mark = "[green]PASS[/green]" if record.get("success") else "[red]FAIL[/red]"
+                detail = f" error: {record['error'][:120]}" if record.get("error") else ""
+                self.out.print(
+                    f"  {mark} {record['test_id']} ({record['difficulty']}) tools={record['tools_used']} "
+                    f"steps={record['steps']} tokens={record['total_tokens']}{detail}",
+                    markup=True,
+                )
+        self.out.print("\n" + "=" * 60 + "\nCOMBINED SUMMARY\n" + "=" * 60)
+        for agent_type, records in ran:
+            passed = sum(1 for r in records if r.get("success"))
+            self.out.print(f"{agent_type.upper()}: {passed}/{len(records)} ({percent(passed, len(records))}%)")
+
+
+def percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.1f}" if whole else "0.0"

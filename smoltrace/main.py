@@ -1,0 +1,280 @@
+"""The CLI's main flow: validate everything, run, write the run folder, publish, report.
+
+Order matters for the user's money and data: every input (flags, files, credentials, Hub token) is
+checked before the first model call; the run folder is created only after that, so a bad invocation
+leaves nothing behind; and the run folder is complete before any upload, so a failed push loses nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .console import RunConsole
+from .errors import ConfigError, PublishError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunOutcome:
+    """What a finished CLI run produced."""
+
+    run_id: str
+    folder: Path
+    all_results: dict[str, list[dict[str, Any]]]
+    leaderboard_row: dict[str, Any]
+    hub_datasets: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Plan:
+    output_format: str
+    token: str | None
+    run_id: str
+    model_args: dict[str, Any]
+    agent_types: list[str]
+    prompt_config: dict[str, Any] | None
+    task_set: Any
+    enable_gpu_metrics: bool
+
+
+def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
+    """All checks that need no model call; raises ConfigError on the first problem."""
+    from .agents import load_prompt_config
+    from .core import validate_inputs
+    from .outputs.leaderboard import normalize_purpose
+    from .tasks import load_tasks
+
+    agent_types = ["tool", "code"] if args.agent_type == "both" else [args.agent_type]
+    run_id, model_args = validate_inputs(
+        model_name=args.model,
+        agent_types=agent_types,
+        provider=args.provider,
+        test_subset=args.difficulty,
+        run_id=args.run_id,
+        parallel_workers=args.parallel_workers,
+        model_args=args.model_args,
+        enable_tools=args.enable_tools,
+        api_base=args.api_base,
+        max_steps=args.max_steps,
+    )
+    normalize_purpose(args.purpose)
+    if args.working_directory and not Path(args.working_directory).is_dir():
+        raise ConfigError(f"--working-directory {args.working_directory} is not an existing folder")
+    if args.mcp_server_url:
+        raise ConfigError("MCP servers are not supported in this version; remove --mcp-server-url")
+    prompt_config = load_prompt_config(args.prompt_yml)
+    output_format, token = _output_target(args, console)
+    task_set = load_tasks(args.dataset_name, args.split, args.dataset_revision)
+    from .models import LOCAL_PROVIDERS
+
+    gpu = bool(args.enable_otel and args.provider in LOCAL_PROVIDERS and not args.disable_gpu_metrics)
+    if args.disable_gpu_metrics:
+        console.info("[INFO] GPU metrics disabled by user (--disable-gpu-metrics flag)")
+    return _Plan(output_format, token, run_id, model_args, agent_types, prompt_config, task_set, gpu)
+
+
+def _output_target(args: argparse.Namespace, console: RunConsole) -> tuple[str, str | None]:
+    """(output format, token): hub when asked or when a token is found, else local JSON."""
+    if args.output_format == "json":
+        return "json", None
+    from .outputs.hub import resolve_token
+
+    token = resolve_token(args.hf_token_file, args.hf_token)
+    if args.output_format == "hub" and not token:
+        raise ConfigError(
+            "--output-format hub needs a Hugging Face token: set HF_TOKEN or pass --hf-token-file FILE"
+        )
+    if token:
+        return "hub", token
+    console.notice("No Hugging Face token found (HF_TOKEN, --hf-token-file): saving results locally as JSON.")
+    return "json", None
+
+
+def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = None) -> RunOutcome:
+    """Run one evaluation as the CLI describes it; the seed's entry point for programmatic CLI use."""
+    console = console or RunConsole(quiet=getattr(args, "quiet", False), debug=getattr(args, "debug", False))
+    from .core import run_evaluation
+    from .outputs.leaderboard import compute_leaderboard_row
+    from .outputs.local import RunFolder, build_metadata
+    from .outputs.naming import generate_dataset_names, run_timestamp
+    from .outputs.results import flatten_results_for_hf
+
+    plan = _plan(args, console)
+    timestamp = run_timestamp()
+    user, hub_names = "local", {}
+    if plan.output_format == "hub":
+        from .outputs.hub import require_hf_user
+
+        user = require_hf_user(plan.token)
+        results_repo, traces_repo, metrics_repo, board_repo = generate_dataset_names(user, timestamp)
+        hub_names = {
+            "results": results_repo,
+            "traces": traces_repo if args.enable_otel else None,
+            "metrics": metrics_repo,
+            "leaderboard": board_repo,
+        }
+        console.info(f"[OK] Logged in as: {user}")
+        console.info(f"[RESULTS] Will be saved to: {results_repo}")
+        if args.enable_otel:
+            console.info(f"[TRACES] Will be saved to: {traces_repo}")
+        console.info(f"[METRICS] Will be saved to: {metrics_repo}")
+        console.info(f"[LEADERBOARD] Will be at: {board_repo}")
+    if args.provider == "mock":
+        console.notice("Provider 'mock': a scripted oracle that knows the answers. It is NOT a real model.")
+    if args.provider == "transformers" and args.parallel_workers > 1:
+        console.notice("The transformers provider runs one local model: using 1 worker.")
+    if plan.prompt_config:
+        console.info(f"[CONFIG] Loaded prompt config from {args.prompt_yml}")
+
+    folder = RunFolder.create(args.output_dir, args.model, args.agent_type, timestamp)
+    started_at = datetime.now(timezone.utc).isoformat()
+    console.info(f"[RUN ID] {plan.run_id}")
+    total = sum(
+        len(_selected(plan.task_set.tasks, a, args.difficulty)) for a in plan.agent_types
+    )
+    console.start_progress(total)
+
+    def on_record(record: dict[str, Any]) -> None:
+        folder.append_record(record)
+        console.task_done(record)
+
+    try:
+        all_results, trace_data, metric_data, dataset_used, run_id = run_evaluation(
+            args.model,
+            plan.agent_types,
+            args.difficulty,
+            args.dataset_name,
+            args.split,
+            args.enable_otel,
+            not args.quiet,
+            args.debug,
+            args.provider,
+            plan.prompt_config,
+            None,
+            plan.run_id,
+            plan.enable_gpu_metrics,
+            api_base=args.api_base,
+            parallel_workers=args.parallel_workers,
+            model_args=plan.model_args,
+            max_steps=args.max_steps,
+            dataset_revision=args.dataset_revision,
+            enable_tools=args.enable_tools,
+            additional_imports=args.additional_imports,
+            search_provider=args.search_provider,
+            hf_inference_provider=args.hf_inference_provider,
+            trust_remote_code=args.trust_remote_code,
+            task_set=plan.task_set,
+            on_record=on_record,
+        )
+    finally:
+        console.stop_progress()
+
+    rows = flatten_results_for_hf(all_results, args.model)
+    finished_at = datetime.now(timezone.utc).isoformat()
+    refs = hub_names or {
+        "results": folder.local_ref("results.json"),
+        "traces": folder.local_ref("traces.json") if args.enable_otel else None,
+        "metrics": folder.local_ref("metrics.json"),
+    }
+    row = compute_leaderboard_row(
+        args.model,
+        all_results,
+        trace_data,
+        metric_data,
+        dataset_used,
+        refs["results"],
+        refs["traces"],
+        refs["metrics"],
+        args.agent_type,
+        run_id,
+        args.provider,
+        use_case=args.use_case,
+        team=args.team,
+        purpose=args.purpose,
+        suite_version=args.suite_version,
+        submitted_by=user,
+        dataset_revision=plan.task_set.revision,
+        timestamp=finished_at,
+    )
+    metadata = build_metadata(
+        run_id=run_id,
+        model=args.model,
+        provider=args.provider,
+        agent_type=args.agent_type,
+        dataset_used=dataset_used,
+        dataset_revision=plan.task_set.revision,
+        timestamp=timestamp,
+        started_at=started_at,
+        finished_at=finished_at,
+        num_results=len(rows),
+        trace_data=trace_data,
+        metric_data=metric_data,
+        otel_enabled=bool(args.enable_otel),
+        gpu_metrics_enabled=plan.enable_gpu_metrics,
+        hub=hub_names or None,
+    )
+    folder.write_outputs(rows, trace_data, metric_data, row, metadata)
+    console.summaries(all_results)
+    outcome = RunOutcome(run_id, folder.path, all_results, row)
+    console.info(f"\n[SAVED] Run folder: {folder.path}")
+    if not args.enable_otel:
+        console.info("[INFO] Tracing was off (--enable-otel not given): traces.json is empty.")
+    if plan.output_format == "hub":
+        from .outputs.hub import publish_run_folder
+
+        outcome.hub_datasets = publish_run_folder(folder.path, plan.token, private=args.private)
+        for kind, repo in outcome.hub_datasets.items():
+            console.info(f"[{kind.upper()}] {os.environ.get('HF_ENDPOINT', 'https://huggingface.co')}/datasets/{repo}")
+    return outcome
+
+
+def _selected(tasks: list[dict[str, Any]], agent_type: str, difficulty: str | None) -> list[dict[str, Any]]:
+    from .tasks import filter_tasks
+
+    return filter_tasks(tasks, agent_type, difficulty)
+
+
+def _push_only(args: argparse.Namespace, console: RunConsole) -> int:
+    from .outputs.hub import publish_run_folder, require_hf_user, resolve_token
+
+    folder = Path(args.push_only)
+    if not (folder / "metadata.json").is_file():
+        raise ConfigError(f"--push-only {folder}: not a complete run folder (no metadata.json)")
+    token = resolve_token(args.hf_token_file, args.hf_token)
+    require_hf_user(token)
+    pushed = publish_run_folder(folder, token, private=args.private)
+    console.final(f"[SUCCESS] Uploaded {folder} to the Hub: {', '.join(pushed.values())}")
+    return 0
+
+
+def run_cli(args: argparse.Namespace) -> int:
+    """Run the CLI command; exit codes: 0 done, 1 upload failed, 2 bad input, 130 interrupted."""
+    console = RunConsole(quiet=args.quiet, debug=args.debug)
+    try:
+        if args.push_only:
+            return _push_only(args, console)
+        outcome = run_evaluation_flow(args, console)
+    except ConfigError as exc:
+        console.error(str(exc))
+        return 2
+    except PublishError as exc:
+        console.error(str(exc))
+        return 1
+    except KeyboardInterrupt:
+        console.error("interrupted: finished tasks are kept in the run folder's records.jsonl")
+        return 130
+    rows = [r for records in outcome.all_results.values() for r in records]
+    passed = sum(1 for r in rows if r["success"])
+    where = ", ".join(outcome.hub_datasets.values()) if outcome.hub_datasets else str(outcome.folder)
+    console.final(
+        f"[SUCCESS] Evaluation complete: {passed}/{len(rows)} passed "
+        f"({100 * passed / len(rows) if rows else 0:.1f}%); run {outcome.run_id}; results in {where}"
+    )
+    return 0
