@@ -21,7 +21,7 @@ from .models import build_model, check_provider, parse_model_args  # noqa: E402
 from .otel import setup_inmemory_otel  # noqa: E402
 from .outputs.naming import RUN_ID_PATTERN  # noqa: E402
 from .runner import TaskRecord, run_tasks, test_case_uid  # noqa: E402
-from .tasks import DEFAULT_DATASET, DIFFICULTIES, TaskSet, filter_tasks, load_tasks  # noqa: E402
+from .tasks import DEFAULT_DATASET, DIFFICULTIES, TaskSet, filter_tasks, load_tasks, validate_tasks  # noqa: E402
 from .telemetry import extract_metrics, extract_traces, finish_otel, link_results_to_traces  # noqa: E402
 from .tools import validate_tool_names  # noqa: E402
 
@@ -142,6 +142,8 @@ def run_evaluation(
         api_base=api_base,
         max_steps=max_steps,
     )
+    if task_set is not None:  # given by the caller: validate (cheap) rather than trust
+        task_set = TaskSet(validate_tasks(task_set.tasks, task_set.source), task_set.source, task_set.revision)
     tasks = task_set or load_tasks(dataset_name, split, dataset_revision)
     if mcp_server_url:
         raise ConfigError(

@@ -110,10 +110,10 @@ def build_model(
         from smolagents import InferenceClientModel
 
         if api_base:
-            kwargs["base_url"] = api_base
-        elif hf_inference_provider:
-            kwargs["provider"] = hf_inference_provider
-        return InferenceClientModel(model_id=model_id, **kwargs)
+            # A URL as the model makes the client post to it as-is: an OpenAI-compatible endpoint.
+            url = f"{api_base.rstrip('/')}/chat/completions"
+            return InferenceClientModel(model_id=url, api_key=os.environ.get("HF_TOKEN") or _NO_KEY, **kwargs)
+        return InferenceClientModel(model_id=model_id, provider=hf_inference_provider, **kwargs)
     if provider == "transformers":
         try:
             from smolagents import TransformersModel

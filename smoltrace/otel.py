@@ -1,16 +1,20 @@
-"""OpenTelemetry setup (placeholder until the telemetry module lands: only the disabled path)."""
+"""The seed's OpenTelemetry door: `setup_inmemory_otel` and the exporter and aggregator classes.
 
-from __future__ import annotations
+The implementation lives in :mod:`smoltrace.telemetry`.
+"""
 
-from typing import Any
+from .telemetry import (
+    InMemoryMetricExporter,
+    InMemorySpanExporter,
+    TraceMetricsAggregator,
+    finish_otel,
+    setup_inmemory_otel,
+)
 
-
-def setup_inmemory_otel(
-    enable_otel: bool = False,
-    service_name: str = "agent-eval",
-    run_id: str | None = None,
-    enable_gpu_metrics: bool = False,
-) -> tuple[Any, Any, Any, Any, Any, Any]:
-    if not enable_otel:
-        return None, None, None, None, None, None
-    raise NotImplementedError("telemetry lands with the telemetry issue")
+__all__ = [
+    "InMemoryMetricExporter",
+    "InMemorySpanExporter",
+    "TraceMetricsAggregator",
+    "finish_otel",
+    "setup_inmemory_otel",
+]

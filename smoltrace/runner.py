@@ -43,7 +43,9 @@ def _hex_ids(span: Any) -> tuple[str | None, str | None]:
 
 
 @contextlib.contextmanager
-def _task_span(tracer: Any, task: TaskRecord, agent_type: str, uid: str) -> Iterator[Any]:
+def _task_span(
+    tracer: Any, task: TaskRecord, agent_type: str, uid: str, model_id: str, provider: str
+) -> Iterator[Any]:
     if tracer is None:
         yield None
         return
@@ -53,6 +55,9 @@ def _task_span(tracer: Any, task: TaskRecord, agent_type: str, uid: str) -> Iter
         "test.difficulty": task["difficulty"],
         "agent.type": agent_type,
         "prompt": task["prompt"][:PROMPT_ATTRIBUTE_CHARS],
+        # the trace's model calls are priced at these, like this task's results row
+        "smoltrace.model_id": model_id,
+        "smoltrace.provider": provider,
     }
     with tracer.start_as_current_span("test_evaluation", attributes=attributes) as span:
         yield span
@@ -119,7 +124,7 @@ def _execute(
     error: str | None = None
     start_ns = time.time_ns()
     started = time.perf_counter()
-    with _task_span(tracer, task, agent_type, uid) as span:
+    with _task_span(tracer, task, agent_type, uid, model_id, provider) as span:
         trace_id, span_id = _hex_ids(span)
         try:
             for event in agent.run(task["prompt"], stream=True, reset=True):

@@ -275,3 +275,24 @@ def test_transformers_tiny_model_pipeline_holds(tmp_path: Path, tiny_model_dir: 
         assert row["prompt_tokens"] > 0 and row["completion_tokens"] > 0
         assert row["cost_usd"] is None  # a local model has no API price
         assert row["steps"] >= 1
+
+
+def test_run_evaluation_api_with_inference_provider(llm_server) -> None:
+    """The Python API returns the seed's 5-tuple; the `inference` provider reaches the server."""
+    from smoltrace.core import run_evaluation
+    from smoltrace.tasks import TaskSet
+
+    llm_server.set_responder(sequence(tool_call("get_weather", location="Tokyo, Japan"), tool_call("final_answer", answer="18 and clear")))
+    tasks = TaskSet([{"id": "t", "prompt": "Weather in Tokyo, Japan?", "expected_tool": "get_weather",
+                      "difficulty": "easy", "agent_type": "tool"}], "inline")
+    all_results, traces, metrics, dataset, run_id = run_evaluation(
+        "my-model", ["tool"], provider="inference", api_base=llm_server.openai_base,
+        model_args={"temperature": 0.1}, task_set=tasks, run_id="api-run-1",
+    )
+    assert set(all_results) == {"tool", "code"} and all_results["code"] == []
+    assert traces == [] and metrics == {"run_id": "api-run-1", "resourceMetrics": [], "aggregates": []}
+    assert dataset == "inline" and run_id == "api-run-1"
+    record = all_results["tool"][0]
+    assert record["success"] is True and record["run_id"] == "api-run-1"
+    assert record["total_tokens"] == sum(u["total_tokens"] for u in llm_server.usages)
+    assert all(body["temperature"] == 0.1 for body in llm_server.requests)

@@ -71,7 +71,7 @@ def validate_task(record: Any, where: str) -> dict[str, Any]:
     return task
 
 
-def _validate_all(records: list[Any], where: str) -> list[dict[str, Any]]:
+def validate_tasks(records: list[Any], where: str) -> list[dict[str, Any]]:
     tasks = [validate_task(r, f"{where} record {i + 1}") for i, r in enumerate(records)]
     seen: set[str] = set()
     for task in tasks:
@@ -93,7 +93,7 @@ def _read_jsonl(text: str, where: str) -> list[dict[str, Any]]:
                 f"{where} line {lineno}: malformed JSON ({exc.msg}); fix or remove that line"
             ) from None
         tasks.append(validate_task(record, f"{where} line {lineno}"))
-    return _validate_all(tasks, where)
+    return validate_tasks(tasks, where)
 
 
 def _read_local(path: Path, split: str) -> list[dict[str, Any]]:
@@ -115,7 +115,7 @@ def _read_local(path: Path, split: str) -> list[dict[str, Any]]:
         raise ConfigError(
             f"{path}: expected a list of tasks, or an object with a '{split}' (or 'data') list"
         )
-    return _validate_all(data, str(path))
+    return validate_tasks(data, str(path))
 
 
 def _read_hub(name: str, split: str, revision: str | None) -> TaskSet:
@@ -137,7 +137,7 @@ def _read_hub(name: str, split: str, revision: str | None) -> TaskSet:
             f"cannot load task dataset '{name}' (split '{split}'): {type(exc).__name__}: {exc}. "
             "Check --dataset-name, --split and --dataset-revision"
         ) from None
-    return TaskSet(_validate_all(list(rows), name), name, info.sha)
+    return TaskSet(validate_tasks(list(rows), name), name, info.sha)
 
 
 def load_tasks(dataset_name: str = DEFAULT_DATASET, split: str = "train", revision: str | None = None) -> TaskSet:

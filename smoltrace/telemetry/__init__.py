@@ -1,27 +1,31 @@
-"""Telemetry extraction (placeholder until the telemetry module lands)."""
+"""Telemetry of a run: OpenTelemetry setup, in-memory exporters, trace and metric extraction.
 
-from __future__ import annotations
+`setup` wires the providers and the agent instrumentation, `exporters` turn spans and metrics into
+JSON, `traces` builds the per-task trace documents and links them to the results, `metrics`
+computes the aggregates and the flattened GPU series, `gpu` drives the NVML collector.
+"""
 
-from typing import Any
+from .exporters import InMemoryMetricExporter, InMemorySpanExporter
+from .metrics import (
+    FLATTENED_METRICS,
+    METRICS_COLUMNS,
+    TraceMetricsAggregator,
+    extract_metrics,
+    flatten_metrics_for_hf,
+)
+from .setup import finish_otel, setup_inmemory_otel
+from .traces import extract_traces, link_results_to_traces
 
-
-def extract_traces(span_exporter: Any, run_id: str) -> list[dict[str, Any]]:
-    return []
-
-
-def extract_metrics(
-    metric_exporter: Any,
-    trace_aggregator: Any,
-    trace_data: list[dict[str, Any]],
-    all_results: dict[str, list[dict[str, Any]]],
-    run_id: str,
-) -> dict[str, Any]:
-    return {"run_id": run_id, "resourceMetrics": [], "aggregates": []}
-
-
-def link_results_to_traces(all_results: dict[str, list[dict[str, Any]]], trace_data: list[dict[str, Any]]) -> None:
-    return None
-
-
-def finish_otel(otel: tuple[Any, ...]) -> None:
-    return None
+__all__ = [
+    "FLATTENED_METRICS",
+    "METRICS_COLUMNS",
+    "InMemoryMetricExporter",
+    "InMemorySpanExporter",
+    "TraceMetricsAggregator",
+    "extract_metrics",
+    "extract_traces",
+    "finish_otel",
+    "flatten_metrics_for_hf",
+    "link_results_to_traces",
+    "setup_inmemory_otel",
+]

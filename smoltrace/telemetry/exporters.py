@@ -1,4 +1,4 @@
-"""In-memory span and metric exporters that turn OpenTelemetry data into the JSON smoltrace publishes.
+"""In-memory span and metric exporters: OpenTelemetry data as the JSON smoltrace publishes.
 
 Spans become plain dicts (hex ids, ns times, redacted attributes) as they end, so a run's trace can
 be read, written and pushed without the SDK objects. Metrics become OTLP-JSON `resourceMetrics`
@@ -248,7 +248,9 @@ def metric_to_dict(metric: Any) -> dict[str, Any] | None:
             "aggregationTemporality": int(data.aggregation_temporality),
         }
     else:
-        logger.warning("metric %s has unsupported data %s; not exported", metric.name, type(data).__name__)
+        logger.warning(
+            "metric %s has unsupported data %s; not exported", metric.name, type(data).__name__
+        )
         return None
     return body
 
@@ -260,7 +262,10 @@ def resource_metrics_to_dict(resource_metrics: ResourceMetrics) -> dict[str, Any
         if converted:
             scope = scope_metrics.scope
             scopes.append(
-                {"scope": {"name": scope.name, "version": scope.version or ""}, "metrics": converted}
+                {
+                    "scope": {"name": scope.name, "version": scope.version or ""},
+                    "metrics": converted,
+                }
             )
     return {
         "resource": {"attributes": otlp_attributes(resource_metrics.resource.attributes)},

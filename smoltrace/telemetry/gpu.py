@@ -58,7 +58,7 @@ def nvidia_gpu_count() -> int:
     nvml: Any = gpu_metrics.pynvml
     try:
         nvml.nvmlInit()
-    except Exception as exc:  # noqa: BLE001 - NVML raises its own error family; any means "no GPU"
+    except Exception as exc:  # NVML raises its own error family; any of them means "no GPU"
         logger.info("No NVIDIA GPU available (%s): no GPU metrics", exc)
         return 0
     try:
