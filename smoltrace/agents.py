@@ -49,7 +49,9 @@ def load_prompt_config(prompt_file: str | None) -> dict[str, Any] | None:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"--prompt-yml {path}{where}: invalid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise ConfigError(
+            f"--prompt-yml {path}{where}: invalid YAML ({getattr(exc, 'problem', exc)})"
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -61,7 +63,9 @@ def load_prompt_config(prompt_file: str | None) -> dict[str, Any] | None:
             f"allowed: {', '.join(PROMPT_KEYS)}"
         )
     for key in ("max_steps", "planning_interval", "verbosity_level"):
-        if key in data and (not isinstance(data[key], int) or isinstance(data[key], bool) or data[key] < 0):
+        if key in data and (
+            not isinstance(data[key], int) or isinstance(data[key], bool) or data[key] < 0
+        ):
             raise ConfigError(f"--prompt-yml {path}: '{key}' must be a non-negative integer")
     for key in ("planning", "managed_agent", "final_answer", "prompt_templates"):
         if key in data and not isinstance(data[key], dict):
@@ -94,7 +98,9 @@ def agent_settings(prompt_config: dict[str, Any] | None, agent_type: str) -> dic
     overrides.update({k: config[k] for k in TEMPLATE_KEYS if k in config})
     settings: dict[str, Any] = {k: config[k] for k in SETTING_KEYS if k in config}
     if "grammar" in config:
-        logger.warning("--prompt-yml: 'grammar' is not supported by current smolagents and is ignored")
+        logger.warning(
+            "--prompt-yml: 'grammar' is not supported by current smolagents and is ignored"
+        )
     if overrides:
         settings["prompt_templates"] = _merge(_default_templates(agent_type), overrides)
     if agent_type == "tool":
@@ -121,7 +127,9 @@ def build_agent(
     tool_log: list[str] = []
     tools = [
         record_tool_calls(t, tool_log)
-        for t in build_tools(enabled_tools, search_provider=search_provider, additional_imports=additional_imports)
+        for t in build_tools(
+            enabled_tools, search_provider=search_provider, additional_imports=additional_imports
+        )
     ]
     settings = agent_settings(prompt_config, agent_type)
     settings.setdefault("max_steps", max_steps)
@@ -130,10 +138,18 @@ def build_agent(
         agent = ToolCallingAgent(tools=tools, model=model, **settings)
     else:
         imports = sorted(
-            {*BASE_AUTHORIZED_IMPORTS, *settings.pop("additional_authorized_imports", []), *(additional_imports or [])}
+            {
+                *BASE_AUTHORIZED_IMPORTS,
+                *settings.pop("additional_authorized_imports", []),
+                *(additional_imports or []),
+            }
         )
         agent = CodeAgent(
-            tools=tools, model=model, executor_type="local", additional_authorized_imports=imports, **settings
+            tools=tools,
+            model=model,
+            executor_type="local",
+            additional_authorized_imports=imports,
+            **settings,
         )
     agent.smoltrace_tool_log = tool_log  # read by the runner: the tools this agent's code executed
     return agent

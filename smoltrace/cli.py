@@ -28,13 +28,17 @@ def build_parser() -> argparse.ArgumentParser:
     add("--version", action="version", version=f"smoltrace {__version__}")
 
     model = parser.add_argument_group("model")
-    model.add_argument("--model", help="Model id for the provider (e.g. openai/gpt-4o-mini; 'oracle' for mock)")
+    model.add_argument(
+        "--model", help="Model id for the provider (e.g. openai/gpt-4o-mini; 'oracle' for mock)"
+    )
     model.add_argument(
         "--provider",
         default="litellm",
         help="Model backend: litellm, inference, transformers, ollama, or mock (offline oracle, not a real model)",
     )
-    model.add_argument("--api-base", default=None, help="Base URL of an OpenAI-compatible or Ollama server")
+    model.add_argument(
+        "--api-base", default=None, help="Base URL of an OpenAI-compatible or Ollama server"
+    )
     model.add_argument(
         "--model-args",
         nargs="+",
@@ -42,7 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Generation parameters sent to the model, e.g. temperature=0.2 max_tokens=512 seed=7 (JSON values)",
     )
-    model.add_argument("--hf-inference-provider", default=None, help="Inference Providers backend for --provider inference")
+    model.add_argument(
+        "--hf-inference-provider",
+        default=None,
+        help="Inference Providers backend for --provider inference",
+    )
     model.add_argument(
         "--trust-remote-code",
         action="store_true",
@@ -50,46 +58,139 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     agent = parser.add_argument_group("agents and tools")
-    agent.add_argument("--agent-type", default="both", choices=["tool", "code", "both"], help="Agent(s) to run; both = tool then code")
+    agent.add_argument(
+        "--agent-type",
+        default="both",
+        choices=["tool", "code", "both"],
+        help="Agent(s) to run; both = tool then code",
+    )
     agent.add_argument("--max-steps", type=int, default=6, help="Maximum agent steps per task")
-    agent.add_argument("--prompt-yml", default=None, help="Prompt templates / agent settings YAML (smolagents layout)")
-    agent.add_argument("--enable-tools", nargs="+", default=None, metavar="NAME", help="Optional smolagents tools: duckduckgo_search, visit_webpage, python_interpreter, wikipedia_search, google_search")
-    agent.add_argument("--search-provider", default="duckduckgo", choices=["serper", "brave", "duckduckgo"], help="Backend of google_search")
-    agent.add_argument("--additional-imports", nargs="+", default=None, metavar="MODULE", help="Extra modules the CodeAgent may import")
-    agent.add_argument("--working-directory", default=None, help="Sandbox root for file tools (must exist)")
-    agent.add_argument("--mcp-server-url", action="append", default=None, help="MCP server URL (not supported in this version)")
-    agent.add_argument("--mcp-transport", default="auto", choices=["auto", "streamable-http", "sse"], help="MCP transport")
+    agent.add_argument(
+        "--prompt-yml",
+        default=None,
+        help="Prompt templates / agent settings YAML (smolagents layout)",
+    )
+    agent.add_argument(
+        "--enable-tools",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="Optional smolagents tools: duckduckgo_search, visit_webpage, python_interpreter, wikipedia_search, google_search",
+    )
+    agent.add_argument(
+        "--search-provider",
+        default="duckduckgo",
+        choices=["serper", "brave", "duckduckgo"],
+        help="Backend of google_search",
+    )
+    agent.add_argument(
+        "--additional-imports",
+        nargs="+",
+        default=None,
+        metavar="MODULE",
+        help="Extra modules the CodeAgent may import",
+    )
+    agent.add_argument(
+        "--working-directory", default=None, help="Sandbox root for file tools (must exist)"
+    )
+    agent.add_argument(
+        "--mcp-server-url",
+        action="append",
+        default=None,
+        help="MCP server URL (not supported in this version)",
+    )
+    agent.add_argument(
+        "--mcp-transport",
+        default="auto",
+        choices=["auto", "streamable-http", "sse"],
+        help="MCP transport",
+    )
 
     data = parser.add_argument_group("tasks")
-    data.add_argument("--dataset-name", default="smoltrace-tasks", help="Built-in suite (smoltrace-tasks, smoltrace-fallback), a .json/.jsonl file, or a Hub dataset id")
-    data.add_argument("--dataset-revision", default=None, help="Hub dataset revision (commit sha) to pin")
+    data.add_argument(
+        "--dataset-name",
+        default="smoltrace-tasks",
+        help="Built-in suite (smoltrace-tasks, smoltrace-fallback), a .json/.jsonl file, or a Hub dataset id",
+    )
+    data.add_argument(
+        "--dataset-revision", default=None, help="Hub dataset revision (commit sha) to pin"
+    )
     data.add_argument("--split", default="train", help="Dataset split")
-    data.add_argument("--difficulty", default=None, choices=["easy", "medium", "hard"], help="Only tasks of this difficulty")
-    data.add_argument("--parallel-workers", type=int, default=1, help="Tasks run concurrently (one agent per worker)")
+    data.add_argument(
+        "--difficulty",
+        default=None,
+        choices=["easy", "medium", "hard"],
+        help="Only tasks of this difficulty",
+    )
+    data.add_argument(
+        "--parallel-workers",
+        type=int,
+        default=1,
+        help="Tasks run concurrently (one agent per worker)",
+    )
 
     telemetry = parser.add_argument_group("telemetry")
-    telemetry.add_argument("--enable-otel", action="store_true", help="Record OpenTelemetry traces and metrics")
-    telemetry.add_argument("--disable-gpu-metrics", action="store_true", help="No GPU metrics (on by default for transformers and ollama with --enable-otel)")
+    telemetry.add_argument(
+        "--enable-otel", action="store_true", help="Record OpenTelemetry traces and metrics"
+    )
+    telemetry.add_argument(
+        "--disable-gpu-metrics",
+        action="store_true",
+        help="No GPU metrics (on by default for transformers and ollama with --enable-otel)",
+    )
     telemetry.add_argument("--run-id", default=None, help="Run identifier (default: a new UUID4)")
 
     output = parser.add_argument_group("output")
-    output.add_argument("--output-format", default=None, choices=["hub", "json"], help="Where results go (default: hub when a token is found, else json)")
-    output.add_argument("--output-dir", default=DEFAULT_OUTPUT_DIR, help="Folder for the local run folders")
+    output.add_argument(
+        "--output-format",
+        default=None,
+        choices=["hub", "json"],
+        help="Where results go (default: hub when a token is found, else json)",
+    )
+    output.add_argument(
+        "--output-dir", default=DEFAULT_OUTPUT_DIR, help="Folder for the local run folders"
+    )
     visibility = output.add_mutually_exclusive_group()
-    visibility.add_argument("--private", dest="private", action="store_true", default=True, help="Hub datasets are private")
-    visibility.add_argument("--public", dest="private", action="store_false", help="Publish Hub datasets publicly")
-    output.add_argument("--hf-token-file", default=None, help="Read the Hugging Face token from this file")
-    output.add_argument("--hf-token", default=None, help="Hugging Face token (deprecated: visible in the process list; use HF_TOKEN or --hf-token-file)")
-    output.add_argument("--push-only", default=None, metavar="FOLDER", help="Upload an existing run folder to the Hub (retry a failed push) and exit")
+    visibility.add_argument(
+        "--private",
+        dest="private",
+        action="store_true",
+        default=True,
+        help="Hub datasets are private",
+    )
+    visibility.add_argument(
+        "--public", dest="private", action="store_false", help="Publish Hub datasets publicly"
+    )
+    output.add_argument(
+        "--hf-token-file", default=None, help="Read the Hugging Face token from this file"
+    )
+    output.add_argument(
+        "--hf-token",
+        default=None,
+        help="Hugging Face token (deprecated: visible in the process list; use HF_TOKEN or --hf-token-file)",
+    )
+    output.add_argument(
+        "--push-only",
+        default=None,
+        metavar="FOLDER",
+        help="Upload an existing run folder to the Hub (retry a failed push) and exit",
+    )
 
     grouping = parser.add_argument_group("leaderboard grouping")
     grouping.add_argument("--use-case", default=None, help="Use-case label")
     grouping.add_argument("--team", default=None, help="Team label")
-    grouping.add_argument("--purpose", default=None, choices=["selection", "regression", "monitoring"], help="Why the run was made")
+    grouping.add_argument(
+        "--purpose",
+        default=None,
+        choices=["selection", "regression", "monitoring"],
+        help="Why the run was made",
+    )
     grouping.add_argument("--suite-version", default=None, help="Task suite version label")
 
     console = parser.add_argument_group("console")
-    console.add_argument("--quiet", action="store_true", help="Print only errors and the final line")
+    console.add_argument(
+        "--quiet", action="store_true", help="Print only errors and the final line"
+    )
     console.add_argument("--debug", action="store_true", help="Print debug detail")
     return parser
 

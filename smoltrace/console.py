@@ -82,7 +82,9 @@ class RunConsole:
         for agent_type, records in ran:
             passed = sum(1 for r in records if r.get("success"))
             self.out.print(f"\n--- {agent_type.upper()} SUMMARY ---")
-            self.out.print(f"Total: {len(records)}, Success: {passed}/{len(records)} ({percent(passed, len(records))}%)")
+            self.out.print(
+                f"Total: {len(records)}, Success: {passed}/{len(records)} ({percent(passed, len(records))}%)"
+            )
             for record in records:
                 mark = "[green]PASS[/green]" if record.get("success") else "[red]FAIL[/red]"
                 detail = f" error: {record['error'][:120]}" if record.get("error") else ""
@@ -94,7 +96,9 @@ class RunConsole:
         self.out.print("\n" + "=" * 60 + "\nCOMBINED SUMMARY\n" + "=" * 60)
         for agent_type, records in ran:
             passed = sum(1 for r in records if r.get("success"))
-            self.out.print(f"{agent_type.upper()}: {passed}/{len(records)} ({percent(passed, len(records))}%)")
+            self.out.print(
+                f"{agent_type.upper()}: {passed}/{len(records)} ({percent(passed, len(records))}%)"
+            )
 
 
 def percent(part: int, whole: int) -> str:

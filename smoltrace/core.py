@@ -15,15 +15,15 @@ from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
-from .agents import AGENT_TYPES, DEFAULT_MAX_STEPS, build_agent  # noqa: E402
-from .errors import ConfigError  # noqa: E402
-from .models import build_model, check_provider, parse_model_args  # noqa: E402
-from .otel import setup_inmemory_otel  # noqa: E402
-from .outputs.naming import RUN_ID_PATTERN  # noqa: E402
-from .runner import TaskRecord, run_tasks, test_case_uid  # noqa: E402
-from .tasks import DEFAULT_DATASET, DIFFICULTIES, TaskSet, filter_tasks, load_tasks, validate_tasks  # noqa: E402
-from .telemetry import extract_metrics, extract_traces, finish_otel, link_results_to_traces  # noqa: E402
-from .tools import validate_tool_names  # noqa: E402
+from .agents import AGENT_TYPES, DEFAULT_MAX_STEPS, build_agent
+from .errors import ConfigError
+from .models import build_model, check_provider, parse_model_args
+from .otel import setup_inmemory_otel
+from .outputs.naming import RUN_ID_PATTERN
+from .runner import TaskRecord, run_tasks, test_case_uid
+from .tasks import DEFAULT_DATASET, DIFFICULTIES, TaskSet, filter_tasks, load_tasks, validate_tasks
+from .telemetry import extract_metrics, extract_traces, finish_otel, link_results_to_traces
+from .tools import validate_tool_names
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,11 @@ def effective_workers(provider: str, requested: int, mcp_server_url: Any) -> int
     if requested < 1:
         raise ConfigError(f"--parallel-workers must be at least 1, got {requested}")
     if requested > 1 and provider in SINGLE_WORKER_PROVIDERS:
-        logger.warning("The %s provider runs one model in-process: using 1 worker instead of %d", provider, requested)
+        logger.warning(
+            "The %s provider runs one model in-process: using 1 worker instead of %d",
+            provider,
+            requested,
+        )
         return 1
     if requested > 1 and mcp_server_url:
         logger.warning("MCP tools are shared state: using 1 worker instead of %d", requested)
@@ -83,7 +87,9 @@ def validate_inputs(
     if bad or not agent_types:
         raise ConfigError(f"invalid agent type(s) {bad or agent_types}; use tool, code or both")
     if test_subset is not None and test_subset not in DIFFICULTIES:
-        raise ConfigError(f"invalid difficulty '{test_subset}'; use one of {', '.join(DIFFICULTIES)}")
+        raise ConfigError(
+            f"invalid difficulty '{test_subset}'; use one of {', '.join(DIFFICULTIES)}"
+        )
     if max_steps < 1:
         raise ConfigError(f"--max-steps must be at least 1, got {max_steps}")
     if parallel_workers < 1:
@@ -143,12 +149,12 @@ def run_evaluation(
         max_steps=max_steps,
     )
     if task_set is not None:  # given by the caller: validate (cheap) rather than trust
-        task_set = TaskSet(validate_tasks(task_set.tasks, task_set.source), task_set.source, task_set.revision)
+        task_set = TaskSet(
+            validate_tasks(task_set.tasks, task_set.source), task_set.source, task_set.revision
+        )
     tasks = task_set or load_tasks(dataset_name, split, dataset_revision)
     if mcp_server_url:
-        raise ConfigError(
-            "MCP servers are not supported in this version; remove --mcp-server-url"
-        )
+        raise ConfigError("MCP servers are not supported in this version; remove --mcp-server-url")
     workers = effective_workers(provider, parallel_workers, mcp_server_url)
     otel = setup_inmemory_otel(enable_otel, "smoltrace-eval", run_id, enable_gpu_metrics)
     tracer = otel[0]
@@ -178,7 +184,9 @@ def run_evaluation(
     try:
         for agent_type in agent_types:
             selected = filter_tasks(tasks.tasks, agent_type, test_subset)
-            logger.info("Running %d %s-agent tasks with %d worker(s)", len(selected), agent_type, workers)
+            logger.info(
+                "Running %d %s-agent tasks with %d worker(s)", len(selected), agent_type, workers
+            )
 
             def make_agent(agent_type: str = agent_type) -> Any:
                 return build_agent(

@@ -74,10 +74,14 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
     task_set = load_tasks(args.dataset_name, args.split, args.dataset_revision)
     from .models import LOCAL_PROVIDERS
 
-    gpu = bool(args.enable_otel and args.provider in LOCAL_PROVIDERS and not args.disable_gpu_metrics)
+    gpu = bool(
+        args.enable_otel and args.provider in LOCAL_PROVIDERS and not args.disable_gpu_metrics
+    )
     if args.disable_gpu_metrics:
         console.info("[INFO] GPU metrics disabled by user (--disable-gpu-metrics flag)")
-    return _Plan(output_format, token, run_id, model_args, agent_types, prompt_config, task_set, gpu)
+    return _Plan(
+        output_format, token, run_id, model_args, agent_types, prompt_config, task_set, gpu
+    )
 
 
 def _output_target(args: argparse.Namespace, console: RunConsole) -> tuple[str, str | None]:
@@ -93,13 +97,17 @@ def _output_target(args: argparse.Namespace, console: RunConsole) -> tuple[str, 
         )
     if token:
         return "hub", token
-    console.notice("No Hugging Face token found (HF_TOKEN, --hf-token-file): saving results locally as JSON.")
+    console.notice(
+        "No Hugging Face token found (HF_TOKEN, --hf-token-file): saving results locally as JSON."
+    )
     return "json", None
 
 
 def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = None) -> RunOutcome:
     """Run one evaluation as the CLI describes it; the seed's entry point for programmatic CLI use."""
-    console = console or RunConsole(quiet=getattr(args, "quiet", False), debug=getattr(args, "debug", False))
+    console = console or RunConsole(
+        quiet=getattr(args, "quiet", False), debug=getattr(args, "debug", False)
+    )
     from .core import run_evaluation
     from .outputs.leaderboard import compute_leaderboard_row
     from .outputs.local import RunFolder, build_metadata
@@ -113,7 +121,9 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
         from .outputs.hub import require_hf_user
 
         user = require_hf_user(plan.token)
-        results_repo, traces_repo, metrics_repo, board_repo = generate_dataset_names(user, timestamp)
+        results_repo, traces_repo, metrics_repo, board_repo = generate_dataset_names(
+            user, timestamp
+        )
         hub_names = {
             "results": results_repo,
             "traces": traces_repo if args.enable_otel else None,
@@ -127,7 +137,9 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
         console.info(f"[METRICS] Will be saved to: {metrics_repo}")
         console.info(f"[LEADERBOARD] Will be at: {board_repo}")
     if args.provider == "mock":
-        console.notice("Provider 'mock': a scripted oracle that knows the answers. It is NOT a real model.")
+        console.notice(
+            "Provider 'mock': a scripted oracle that knows the answers. It is NOT a real model."
+        )
     if args.provider == "transformers" and args.parallel_workers > 1:
         console.notice("The transformers provider runs one local model: using 1 worker.")
     if plan.prompt_config:
@@ -136,9 +148,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
     folder = RunFolder.create(args.output_dir, args.model, args.agent_type, timestamp)
     started_at = datetime.now(timezone.utc).isoformat()
     console.info(f"[RUN ID] {plan.run_id}")
-    total = sum(
-        len(_selected(plan.task_set.tasks, a, args.difficulty)) for a in plan.agent_types
-    )
+    total = sum(len(_selected(plan.task_set.tasks, a, args.difficulty)) for a in plan.agent_types)
     console.start_progress(total)
 
     def on_record(record: dict[str, Any]) -> None:
@@ -231,11 +241,15 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
 
         outcome.hub_datasets = publish_run_folder(folder.path, plan.token, private=args.private)
         for kind, repo in outcome.hub_datasets.items():
-            console.info(f"[{kind.upper()}] {os.environ.get('HF_ENDPOINT', 'https://huggingface.co')}/datasets/{repo}")
+            console.info(
+                f"[{kind.upper()}] {os.environ.get('HF_ENDPOINT', 'https://huggingface.co')}/datasets/{repo}"
+            )
     return outcome
 
 
-def _selected(tasks: list[dict[str, Any]], agent_type: str, difficulty: str | None) -> list[dict[str, Any]]:
+def _selected(
+    tasks: list[dict[str, Any]], agent_type: str, difficulty: str | None
+) -> list[dict[str, Any]]:
     from .tasks import filter_tasks
 
     return filter_tasks(tasks, agent_type, difficulty)
@@ -272,7 +286,9 @@ def run_cli(args: argparse.Namespace) -> int:
         return 130
     rows = [r for records in outcome.all_results.values() for r in records]
     passed = sum(1 for r in rows if r["success"])
-    where = ", ".join(outcome.hub_datasets.values()) if outcome.hub_datasets else str(outcome.folder)
+    where = (
+        ", ".join(outcome.hub_datasets.values()) if outcome.hub_datasets else str(outcome.folder)
+    )
     console.final(
         f"[SUCCESS] Evaluation complete: {passed}/{len(rows)} passed "
         f"({100 * passed / len(rows) if rows else 0:.1f}%); run {outcome.run_id}; results in {where}"

@@ -28,7 +28,9 @@ from smolagents.monitoring import TokenUsage
 MOCK_MODELS = ("oracle",)
 
 _PLACE = re.compile(r"\b([A-Z][a-z]+(?: [A-Z][a-z]+)*, [A-Z][A-Za-z]+)")
-_ARITHMETIC = re.compile(r"\d+(?:\.\d+)?(?:\s*(?:[-+*/%]|\*\*|multiplied by|times|plus|minus)\s*\d+(?:\.\d+)?)+")
+_ARITHMETIC = re.compile(
+    r"\d+(?:\.\d+)?(?:\s*(?:[-+*/%]|\*\*|multiplied by|times|plus|minus)\s*\d+(?:\.\d+)?)+"
+)
 _WORD_OPS = {"multiplied by": "*", "times": "*", "plus": "+", "minus": "-"}
 _TOPIC = re.compile(r"\babout (?:the )?(?:latest news about )?(.+?)(?:\s+and\b|[.?!]|$)", re.I)
 _TOOL_HINTS = (
@@ -70,7 +72,9 @@ def plan_calls(task: dict[str, Any], available: set[str]) -> list[tuple[str, dic
     prompt = task["prompt"]
     if expected == "multiple":
         lowered = prompt.lower()
-        tools = [t for t, hints in _TOOL_HINTS if t in available and any(h in lowered for h in hints)]
+        tools = [
+            t for t, hints in _TOOL_HINTS if t in available and any(h in lowered for h in hints)
+        ]
         tools = tools or sorted(available)[:1]
     elif expected in available:
         tools = [expected]
@@ -98,7 +102,9 @@ def _final_text(task: dict[str, Any] | None, observations: list[str]) -> str:
 class OracleModel(Model):
     """Answers from the task's answer key; see the module docstring."""
 
-    def __init__(self, tasks: list[dict[str, Any]], model_id: str = "oracle", **kwargs: Any) -> None:
+    def __init__(
+        self, tasks: list[dict[str, Any]], model_id: str = "oracle", **kwargs: Any
+    ) -> None:
         super().__init__(model_id=model_id, **kwargs)
         # longest prompts first, so a prompt that contains another still finds its own task
         self._tasks = sorted(tasks, key=lambda t: len(t["prompt"]), reverse=True)
@@ -125,10 +131,15 @@ class OracleModel(Model):
         prompt_chars = sum(len(_text(m)) for m in messages)
         output_chars = len(message.content or "") + len(
             json.dumps(
-            [{"name": tc.function.name, "arguments": tc.function.arguments} for tc in message.tool_calls or []]
+                [
+                    {"name": tc.function.name, "arguments": tc.function.arguments}
+                    for tc in message.tool_calls or []
+                ]
+            )
         )
+        message.token_usage = TokenUsage(
+            input_tokens=prompt_chars // 4 + 1, output_tokens=output_chars // 4 + 1
         )
-        message.token_usage = TokenUsage(input_tokens=prompt_chars // 4 + 1, output_tokens=output_chars // 4 + 1)
         return message
 
     def _tool_calling_reply(
@@ -140,12 +151,18 @@ class OracleModel(Model):
         else:
             name, arguments = "final_answer", {"answer": _final_text(task, observations)}
         call = ChatMessageToolCall(
-            id=f"call_{done}", type="function", function=ChatMessageToolCallFunction(name=name, arguments=arguments)
+            id=f"call_{done}",
+            type="function",
+            function=ChatMessageToolCallFunction(name=name, arguments=arguments),
         )
         return ChatMessage(role=MessageRole.ASSISTANT, content=None, tool_calls=[call])
 
     def _code_reply(
-        self, task: dict[str, Any] | None, messages: list[ChatMessage], done: int, observations: list[str]
+        self,
+        task: dict[str, Any] | None,
+        messages: list[ChatMessage],
+        done: int,
+        observations: list[str],
     ) -> ChatMessage:
         system = _text(messages[0]) if messages else ""
         available = {name for name in re.findall(r"def (\w+)\(", system)}

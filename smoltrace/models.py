@@ -105,14 +105,18 @@ def build_model(
         from smolagents import LiteLLMModel
 
         name = model_id.removeprefix("ollama_chat/").removeprefix("ollama/")
-        return LiteLLMModel(model_id=f"ollama_chat/{name}", api_base=ollama_base(api_base), **kwargs)
+        return LiteLLMModel(
+            model_id=f"ollama_chat/{name}", api_base=ollama_base(api_base), **kwargs
+        )
     if provider == "inference":
         from smolagents import InferenceClientModel
 
         if api_base:
             # A URL as the model makes the client post to it as-is: an OpenAI-compatible endpoint.
             url = f"{api_base.rstrip('/')}/chat/completions"
-            return InferenceClientModel(model_id=url, api_key=os.environ.get("HF_TOKEN") or _NO_KEY, **kwargs)
+            return InferenceClientModel(
+                model_id=url, api_key=os.environ.get("HF_TOKEN") or _NO_KEY, **kwargs
+            )
         return InferenceClientModel(model_id=model_id, provider=hf_inference_provider, **kwargs)
     if provider == "transformers":
         try:

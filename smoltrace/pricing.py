@@ -27,7 +27,9 @@ def is_priced(model_id: str) -> bool:
         return _calculator().pricing_source(model_id) == "table"
 
 
-def price(model_id: str, prompt_tokens: int, completion_tokens: int, provider: str = "litellm") -> float | None:
+def price(
+    model_id: str, prompt_tokens: int, completion_tokens: int, provider: str = "litellm"
+) -> float | None:
     """Cost in USD of `prompt_tokens` in and `completion_tokens` out, or None when unknown."""
     if provider in FREE_PROVIDERS:
         return 0.0

@@ -63,7 +63,9 @@ def _task_span(
         yield span
 
 
-def _observe(agent: Any, agent_type: str, executed: list[str], reached_final: bool) -> dict[str, Any]:
+def _observe(
+    agent: Any, agent_type: str, executed: list[str], reached_final: bool
+) -> dict[str, Any]:
     """Steps, tokens, tools and final-answer flag from the agent's memory of this run."""
     from smolagents.memory import ActionStep, PlanningStep
 
@@ -75,7 +77,10 @@ def _observe(agent: Any, agent_type: str, executed: list[str], reached_final: bo
         tools_used = [name for name in executed if name != "final_answer"]
     else:
         tools_used = [
-            call.name for s in actions for call in (s.tool_calls or []) if call.name != "final_answer"
+            call.name
+            for s in actions
+            for call in (s.tool_calls or [])
+            if call.name != "final_answer"
         ]
     return {
         "steps": len(steps) + (1 if reached_final else 0),
@@ -130,7 +135,7 @@ def _execute(
             for event in agent.run(task["prompt"], stream=True, reset=True):
                 if isinstance(event, FinalAnswerStep):
                     reached_final, response = True, event.output
-        except Exception as exc:  # noqa: BLE001 - one task's failure must not stop the run
+        except Exception as exc:
             error = f"{type(exc).__name__}: {exc}".strip()
             logger.debug("task %s failed", uid, exc_info=True)
         observed = _observe(agent, agent_type, executed, reached_final)
@@ -148,7 +153,11 @@ def _execute(
     if error:
         scores["success"] = False
     prompt_tokens, completion_tokens = observed["prompt_tokens"], observed["completion_tokens"]
-    cost = pricing.price(model_id, prompt_tokens, completion_tokens, provider) if observed["model_calls"] else 0.0
+    cost = (
+        pricing.price(model_id, prompt_tokens, completion_tokens, provider)
+        if observed["model_calls"]
+        else 0.0
+    )
     return {
         "test_id": task["id"],
         "test_case_uid": uid,

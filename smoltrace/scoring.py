@@ -30,13 +30,17 @@ def response_correct(task: dict[str, Any], response: str | None) -> bool:
     return any(keyword.lower() in text for keyword in keywords)
 
 
-def score(task: dict[str, Any], tools_used: list[str], final_answer_called: bool, response: str | None) -> dict[str, bool]:
+def score(
+    task: dict[str, Any], tools_used: list[str], final_answer_called: bool, response: str | None
+) -> dict[str, bool]:
     """The five boolean scoring fields of a results row."""
     tool_called = bool(tools_used)
     needs_tool = bool(task.get("expected_tool"))
     tool_ok = correct_tool(task, tools_used)
     answer_ok = response_correct(task, response)
-    success = final_answer_called and answer_ok and (tool_called and tool_ok if needs_tool else True)
+    success = (
+        final_answer_called and answer_ok and (tool_called and tool_ok if needs_tool else True)
+    )
     return {
         "success": bool(success),
         "tool_called": tool_called,

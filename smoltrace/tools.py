@@ -42,8 +42,12 @@ def weather_for(location: str) -> tuple[int, str]:
 
 class WeatherTool(Tool):
     name = "get_weather"
-    description = "Gets the current weather for a location. Returns temperature in Celsius and conditions."
-    inputs = {"location": {"type": "string", "description": "City and country, e.g. 'Paris, France'"}}
+    description = (
+        "Gets the current weather for a location. Returns temperature in Celsius and conditions."
+    )
+    inputs = {
+        "location": {"type": "string", "description": "City and country, e.g. 'Paris, France'"}
+    }
     output_type = "string"
 
     def forward(self, location: str) -> str:
@@ -84,7 +88,9 @@ def safe_arithmetic(expression: str) -> int | float:
         elif isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY_OPS:
             result = _UNARY_OPS[type(node.op)](walk(node.operand))
         else:
-            raise ValueError(f"unsupported element '{type(node).__name__}'; only arithmetic is allowed")
+            raise ValueError(
+                f"unsupported element '{type(node).__name__}'; only arithmetic is allowed"
+            )
         if isinstance(result, complex) or abs(result) > MAX_MAGNITUDE:
             raise ValueError("result out of range")
         return result
@@ -95,7 +101,9 @@ def safe_arithmetic(expression: str) -> int | float:
 class CalculatorTool(Tool):
     name = "calculator"
     description = "Evaluates an arithmetic expression with + - * / // % ** and parentheses."
-    inputs = {"expression": {"type": "string", "description": "Arithmetic expression, e.g. '234 * 67'"}}
+    inputs = {
+        "expression": {"type": "string", "description": "Arithmetic expression, e.g. '234 * 67'"}
+    }
     output_type = "string"
 
     def forward(self, expression: str) -> str:
@@ -152,15 +160,18 @@ class OfflineSearchTool(Tool):
 
     def forward(self, query: str) -> str:
         words = set(query.lower().replace("?", " ").split())
-        hits = [
-            text for topic, text in _CORPUS.items() if topic in query.lower() or topic in words
-        ]
+        hits = [text for topic, text in _CORPUS.items() if topic in query.lower() or topic in words]
         if not hits:
             return f"No results found for '{query}'."
         return "\n".join(f"- {hit}" for hit in hits)
 
 
-DEFAULT_TOOL_CLASSES: tuple[type[Tool], ...] = (WeatherTool, CalculatorTool, TimeTool, OfflineSearchTool)
+DEFAULT_TOOL_CLASSES: tuple[type[Tool], ...] = (
+    WeatherTool,
+    CalculatorTool,
+    TimeTool,
+    OfflineSearchTool,
+)
 
 # --- optional smolagents tools ----------------------------------------------------------------------
 
@@ -199,7 +210,11 @@ def build_tools(
     for name in validate_tool_names(enabled):
         cls = getattr(default_tools, OPTIONAL_TOOLS[name])
         if name == "python_interpreter":
-            tool = cls(authorized_imports=sorted({"math", "statistics", "datetime", *(additional_imports or [])}))
+            tool = cls(
+                authorized_imports=sorted(
+                    {"math", "statistics", "datetime", *(additional_imports or [])}
+                )
+            )
         elif name == "google_search":
             tool = cls(provider=search_provider)
         else:

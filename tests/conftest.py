@@ -47,7 +47,9 @@ def cli_env(**extra: str) -> dict[str, str]:
     """Environment for a `smoltrace-eval` subprocess: offline, no inherited secrets."""
     env = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
     env.update(OFFLINE_ENV)
-    env["HF_HOME"] = env.get("HF_HOME_FOR_TESTS", env.get("HF_HOME", str(REPO_ROOT / ".pytest_cache" / "hf")))
+    env["HF_HOME"] = env.get(
+        "HF_HOME_FOR_TESTS", env.get("HF_HOME", str(REPO_ROOT / ".pytest_cache" / "hf"))
+    )
     env.update(extra)
     return env
 

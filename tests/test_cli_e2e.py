@@ -20,7 +20,9 @@ SMOLTRACE = str(BIN / "smoltrace-eval")
 DOC = Path(__file__).resolve().parent.parent / "smoltrace_dataset_structure.md"
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [SMOLTRACE, *args], capture_output=True, text=True, env=env or cli_env(), timeout=timeout
     )
@@ -47,18 +49,49 @@ def gpt4o_mini_price(prompt_tokens: int, completion_tokens: int) -> float:
 
     table = json.loads((Path(genai_otel.__file__).parent / "llm_pricing.json").read_text())
     entry = table["chat"]["gpt-4o-mini"]
-    return prompt_tokens / 1000 * entry["promptPrice"] + completion_tokens / 1000 * entry["completionPrice"]
+    return (
+        prompt_tokens / 1000 * entry["promptPrice"]
+        + completion_tokens / 1000 * entry["completionPrice"]
+    )
 
 
 def test_help_lists_every_flag_without_heavy_imports() -> None:
-    flags = (
-        "--model --provider --hf-token --agent-type --prompt-yml --mcp-server-url --difficulty "
-        "--dataset-name --split --private --enable-otel --run-id --output-format --output-dir --quiet "
-        "--debug --public --hf-token-file --dataset-revision --parallel-workers --model-args "
-        "--enable-tools --working-directory --additional-imports --disable-gpu-metrics "
-        "--hf-inference-provider --search-provider --mcp-transport --use-case --team --purpose "
-        "--suite-version --api-base --max-steps"
-    ).split()
+    flags = [
+        "--model",
+        "--provider",
+        "--hf-token",
+        "--agent-type",
+        "--prompt-yml",
+        "--mcp-server-url",
+        "--difficulty",
+        "--dataset-name",
+        "--split",
+        "--private",
+        "--enable-otel",
+        "--run-id",
+        "--output-format",
+        "--output-dir",
+        "--quiet",
+        "--debug",
+        "--public",
+        "--hf-token-file",
+        "--dataset-revision",
+        "--parallel-workers",
+        "--model-args",
+        "--enable-tools",
+        "--working-directory",
+        "--additional-imports",
+        "--disable-gpu-metrics",
+        "--hf-inference-provider",
+        "--search-provider",
+        "--mcp-transport",
+        "--use-case",
+        "--team",
+        "--purpose",
+        "--suite-version",
+        "--api-base",
+        "--max-steps",
+    ]
     result = run_cli("--help")
     assert result.returncode == 0
     for flag in flags:
@@ -80,14 +113,30 @@ def test_help_lists_every_flag_without_heavy_imports() -> None:
 
 
 def test_oracle_run_scores_100_percent_and_writes_complete_folder(tmp_path: Path) -> None:
-    result = run_cli("--provider", "mock", "--model", "oracle", "--output-format", "json", "--output-dir", str(tmp_path))
+    result = run_cli(
+        "--provider",
+        "mock",
+        "--model",
+        "oracle",
+        "--output-format",
+        "json",
+        "--output-dir",
+        str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr
     assert "TOOL SUMMARY" in result.stdout and "COMBINED SUMMARY" in result.stdout
     assert "TOOL: 8/8 (100.0%)" in result.stdout and "CODE: 7/7 (100.0%)" in result.stdout
     assert "NOT a real model" in result.stderr
     folder = only_run_folder(tmp_path)
     assert folder.name.startswith("oracle_both_")
-    for name in ("records.jsonl", "results.json", "traces.json", "metrics.json", "leaderboard_row.json", "metadata.json"):
+    for name in (
+        "records.jsonl",
+        "results.json",
+        "traces.json",
+        "metrics.json",
+        "leaderboard_row.json",
+        "metadata.json",
+    ):
         assert (folder / name).is_file(), name
     rows = load(folder, "results.json")
     assert len(rows) == 15 and all(r["success"] is True for r in rows)
@@ -97,13 +146,19 @@ def test_oracle_run_scores_100_percent_and_writes_complete_folder(tmp_path: Path
     run_id = rows[0]["run_id"]
     assert all(r["run_id"] == run_id for r in rows)
     assert load(folder, "traces.json") == []
-    assert load(folder, "metrics.json") == {"run_id": run_id, "resourceMetrics": [], "aggregates": []}
+    assert load(folder, "metrics.json") == {
+        "run_id": run_id,
+        "resourceMetrics": [],
+        "aggregates": [],
+    }
     meta = load(folder, "metadata.json")
     assert meta["run_id"] == run_id and meta["provider"] == "mock" and meta["num_results"] == 15
     assert meta["otel_enabled"] is False and meta["num_traces"] == 0
     row = load(folder, "leaderboard_row.json")
     assert row["run_id"] == run_id and row["provider"] == "mock" and row["agent_type"] == "both"
-    assert row["total_tests"] == 15 and row["successful_tests"] == 15 and row["success_rate"] == 100.0
+    assert (
+        row["total_tests"] == 15 and row["successful_tests"] == 15 and row["success_rate"] == 100.0
+    )
     assert row["total_tokens"] == sum(r["total_tokens"] for r in rows)
     assert row["avg_steps"] == round(sum(r["steps"] for r in rows) / 15, 2)
     assert row["total_duration_ms"] == round(sum(r["execution_time_ms"] for r in rows), 2)
@@ -114,13 +169,36 @@ def test_oracle_run_scores_100_percent_and_writes_complete_folder(tmp_path: Path
     assert code_rows["code_weather_fahrenheit"]["tools_used"] == ["get_weather"]
 
 
-def test_litellm_run_counts_tokens_and_cost_once_and_sends_model_args(tmp_path: Path, llm_server) -> None:
+def test_litellm_run_counts_tokens_and_cost_once_and_sends_model_args(
+    tmp_path: Path, llm_server
+) -> None:
     tasks = write_tasks(
         tmp_path / "tasks.jsonl",
         [
-            {"id": "w1", "prompt": "Weather in Paris, France?", "expected_tool": "get_weather", "expected_keywords": ["22"], "difficulty": "easy", "agent_type": "tool"},
-            {"id": "w2", "prompt": "Compare Paris, France and London, UK.", "expected_tool": "get_weather", "expected_tool_calls": 2, "difficulty": "medium", "agent_type": "tool"},
-            {"id": "c1", "prompt": "What is 234 multiplied by 67?", "expected_tool": "calculator", "expected_keywords": ["15678"], "difficulty": "easy", "agent_type": "code"},
+            {
+                "id": "w1",
+                "prompt": "Weather in Paris, France?",
+                "expected_tool": "get_weather",
+                "expected_keywords": ["22"],
+                "difficulty": "easy",
+                "agent_type": "tool",
+            },
+            {
+                "id": "w2",
+                "prompt": "Compare Paris, France and London, UK.",
+                "expected_tool": "get_weather",
+                "expected_tool_calls": 2,
+                "difficulty": "medium",
+                "agent_type": "tool",
+            },
+            {
+                "id": "c1",
+                "prompt": "What is 234 multiplied by 67?",
+                "expected_tool": "calculator",
+                "expected_keywords": ["15678"],
+                "difficulty": "easy",
+                "agent_type": "code",
+            },
         ],
     )
     from fakes.llm_server import by_task
@@ -128,7 +206,10 @@ def test_litellm_run_counts_tokens_and_cost_once_and_sends_model_args(tmp_path: 
     llm_server.set_responder(
         by_task(
             {
-                "Weather in Paris": [tool_call("get_weather", location="Paris, France"), tool_call("final_answer", answer="22°C in Paris")],
+                "Weather in Paris": [
+                    tool_call("get_weather", location="Paris, France"),
+                    tool_call("final_answer", answer="22°C in Paris"),
+                ],
                 "Compare Paris": sequence(
                     tool_call("get_weather", location="Paris, France"),
                     tool_call("get_weather", location="London, UK"),
@@ -140,25 +221,48 @@ def test_litellm_run_counts_tokens_and_cost_once_and_sends_model_args(tmp_path: 
     )
     out = tmp_path / "out"
     result = run_cli(
-        "--provider", "litellm", "--model", "openai/gpt-4o-mini", "--api-base", llm_server.openai_base,
-        "--dataset-name", str(tasks), "--output-format", "json", "--output-dir", str(out),
-        "--model-args", "temperature=0.3", "seed=7", "max_tokens=256", "top_p=0.9",
+        "--provider",
+        "litellm",
+        "--model",
+        "openai/gpt-4o-mini",
+        "--api-base",
+        llm_server.openai_base,
+        "--dataset-name",
+        str(tasks),
+        "--output-format",
+        "json",
+        "--output-dir",
+        str(out),
+        "--model-args",
+        "temperature=0.3",
+        "seed=7",
+        "max_tokens=256",
+        "top_p=0.9",
     )
     assert result.returncode == 0, result.stderr
     rows = load(only_run_folder(out), "results.json")
     assert [(r["task_id"], r["agent_type"], r["success"]) for r in rows] == [
-        ("w1", "tool", True), ("w2", "tool", True), ("c1", "code", True)
+        ("w1", "tool", True),
+        ("w2", "tool", True),
+        ("c1", "code", True),
     ]
     assert rows[2]["tools_used"] == ["calculator"] and rows[1]["tools_used"] == ["get_weather"] * 2
     requests, usages = llm_server.requests, llm_server.usages
     assert len(requests) == len(usages) == 2 + 3 + 1
     for body in requests:
-        assert body["temperature"] == 0.3 and body["seed"] == 7 and body["max_tokens"] == 256 and body["top_p"] == 0.9
+        assert (
+            body["temperature"] == 0.3
+            and body["seed"] == 7
+            and body["max_tokens"] == 256
+            and body["top_p"] == 0.9
+        )
         # not smuggled into the task text, as the original did through smolagents' additional_args
-        task_message = json.dumps(next(m for m in body["messages"] if m["role"] == "user")["content"])
+        task_message = json.dumps(
+            next(m for m in body["messages"] if m["role"] == "user")["content"]
+        )
         assert "additional arguments" not in task_message and "0.3" not in task_message
     per_task: dict[str, list[dict]] = {"w1": [], "w2": [], "c1": []}
-    for body, usage in zip(requests, usages):
+    for body, usage in zip(requests, usages, strict=True):
         first_user = next(m for m in body["messages"] if m["role"] == "user")
         text = json.dumps(first_user["content"])
         key = "w1" if "Weather in Paris" in text else "w2" if "Compare Paris" in text else "c1"
@@ -167,23 +271,49 @@ def test_litellm_run_counts_tokens_and_cost_once_and_sends_model_args(tmp_path: 
         sent = per_task[row["task_id"]]
         prompt = sum(u["prompt_tokens"] for u in sent)
         completion = sum(u["completion_tokens"] for u in sent)
-        assert (row["prompt_tokens"], row["completion_tokens"], row["total_tokens"]) == (prompt, completion, prompt + completion)
+        assert (row["prompt_tokens"], row["completion_tokens"], row["total_tokens"]) == (
+            prompt,
+            completion,
+            prompt + completion,
+        )
         assert row["cost_usd"] == pytest.approx(gpt4o_mini_price(prompt, completion), rel=1e-12)
     board = load(only_run_folder(out), "leaderboard_row.json")
     assert board["total_tokens"] == sum(u["total_tokens"] for u in usages)
-    assert board["total_cost_usd"] == round(sum(gpt4o_mini_price(u["prompt_tokens"], u["completion_tokens"]) for u in usages), 6)
+    assert board["total_cost_usd"] == round(
+        sum(gpt4o_mini_price(u["prompt_tokens"], u["completion_tokens"]) for u in usages), 6
+    )
 
 
 def test_model_error_is_recorded_and_run_continues(tmp_path: Path, llm_server) -> None:
     tasks = write_tasks(
         tmp_path / "t.jsonl",
-        [{"id": f"t{i}", "prompt": f"Task number {i}", "difficulty": "easy", "agent_type": "tool"} for i in range(3)],
+        [
+            {
+                "id": f"t{i}",
+                "prompt": f"Task number {i}",
+                "difficulty": "easy",
+                "agent_type": "tool",
+            }
+            for i in range(3)
+        ],
     )
     llm_server.fail_next(400, times=1)
     out = tmp_path / "out"
     result = run_cli(
-        "--provider", "litellm", "--model", "openai/gpt-4o-mini", "--api-base", llm_server.openai_base,
-        "--dataset-name", str(tasks), "--output-format", "json", "--output-dir", str(out), "--agent-type", "tool",
+        "--provider",
+        "litellm",
+        "--model",
+        "openai/gpt-4o-mini",
+        "--api-base",
+        llm_server.openai_base,
+        "--dataset-name",
+        str(tasks),
+        "--output-format",
+        "json",
+        "--output-dir",
+        str(out),
+        "--agent-type",
+        "tool",
     )
     assert result.returncode == 0, result.stderr
     rows = load(only_run_folder(out), "results.json")
@@ -194,18 +324,48 @@ def test_model_error_is_recorded_and_run_continues(tmp_path: Path, llm_server) -
 def test_ollama_provider_uses_api_base_and_ollama_host(tmp_path: Path, llm_server) -> None:
     tasks = write_tasks(
         tmp_path / "t.jsonl",
-        [{"id": "tokyo", "prompt": "Use the weather tool for Tokyo, Japan.", "expected_tool": "get_weather",
-          "expected_tool_calls": 1, "expected_keywords": ["18", "clear"], "difficulty": "easy", "agent_type": "tool"}],
+        [
+            {
+                "id": "tokyo",
+                "prompt": "Use the weather tool for Tokyo, Japan.",
+                "expected_tool": "get_weather",
+                "expected_tool_calls": 1,
+                "expected_keywords": ["18", "clear"],
+                "difficulty": "easy",
+                "agent_type": "tool",
+            }
+        ],
     )
     for how in ("flag", "env"):
         llm_server.set_responder(
-            sequence(tool_call("get_weather", location="Tokyo, Japan"), tool_call("final_answer", answer="18°C and clear"))
+            sequence(
+                tool_call("get_weather", location="Tokyo, Japan"),
+                tool_call("final_answer", answer="18°C and clear"),
+            )
         )
         out = tmp_path / how
         extra = ["--api-base", llm_server.url] if how == "flag" else []
-        env = cli_env(OLLAMA_HOST=llm_server.url.removeprefix("http://")) if how == "env" else cli_env()
-        result = run_cli("--provider", "ollama", "--model", "llama3", "--dataset-name", str(tasks), "--agent-type", "tool",
-                         "--output-format", "json", "--output-dir", str(out), *extra, env=env)
+        env = (
+            cli_env(OLLAMA_HOST=llm_server.url.removeprefix("http://"))
+            if how == "env"
+            else cli_env()
+        )
+        result = run_cli(
+            "--provider",
+            "ollama",
+            "--model",
+            "llama3",
+            "--dataset-name",
+            str(tasks),
+            "--agent-type",
+            "tool",
+            "--output-format",
+            "json",
+            "--output-dir",
+            str(out),
+            *extra,
+            env=env,
+        )
         assert result.returncode == 0, result.stderr
         row = load(only_run_folder(out), "results.json")[0]
         assert row["success"] is True and row["tools_used"] == ["get_weather"]
@@ -214,8 +374,21 @@ def test_ollama_provider_uses_api_base_and_ollama_host(tmp_path: Path, llm_serve
 
 
 def test_quiet_prints_only_the_final_line(tmp_path: Path) -> None:
-    result = run_cli("--provider", "mock", "--model", "oracle", "--agent-type", "tool", "--difficulty", "easy",
-                     "--output-format", "json", "--output-dir", str(tmp_path), "--quiet")
+    result = run_cli(
+        "--provider",
+        "mock",
+        "--model",
+        "oracle",
+        "--agent-type",
+        "tool",
+        "--difficulty",
+        "easy",
+        "--output-format",
+        "json",
+        "--output-dir",
+        str(tmp_path),
+        "--quiet",
+    )
     assert result.returncode == 0
     assert result.stdout.strip().splitlines() == [result.stdout.strip()]
     assert result.stdout.startswith("[SUCCESS] Evaluation complete: 5/5 passed (100.0%)")
@@ -225,14 +398,40 @@ def test_quiet_prints_only_the_final_line(tmp_path: Path) -> None:
 def test_interrupted_run_keeps_finished_tasks(tmp_path: Path, llm_server) -> None:
     tasks = write_tasks(
         tmp_path / "t.jsonl",
-        [{"id": f"slow{i}", "prompt": f"Slow task {i}", "difficulty": "easy", "agent_type": "tool"} for i in range(20)],
+        [
+            {
+                "id": f"slow{i}",
+                "prompt": f"Slow task {i}",
+                "difficulty": "easy",
+                "agent_type": "tool",
+            }
+            for i in range(20)
+        ],
     )
     llm_server.latency_s = 0.3
     out = tmp_path / "out"
     proc = subprocess.Popen(
-        [SMOLTRACE, "--provider", "litellm", "--model", "openai/gpt-4o-mini", "--api-base", llm_server.openai_base,
-         "--dataset-name", str(tasks), "--agent-type", "tool", "--output-format", "json", "--output-dir", str(out)],
-        env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            SMOLTRACE,
+            "--provider",
+            "litellm",
+            "--model",
+            "openai/gpt-4o-mini",
+            "--api-base",
+            llm_server.openai_base,
+            "--dataset-name",
+            str(tasks),
+            "--agent-type",
+            "tool",
+            "--output-format",
+            "json",
+            "--output-dir",
+            str(out),
+        ],
+        env=cli_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 120
@@ -261,15 +460,35 @@ def test_interrupted_run_keeps_finished_tasks(tmp_path: Path, llm_server) -> Non
 @pytest.mark.slow
 def test_transformers_tiny_model_pipeline_holds(tmp_path: Path, tiny_model_dir: Path) -> None:
     result = run_cli(
-        "--provider", "transformers", "--model", str(tiny_model_dir), "--agent-type", "both",
-        "--dataset-name", "smoltrace-fallback", "--max-steps", "1", "--parallel-workers", "2",
-        "--model-args", "max_tokens=8", "do_sample=false",
-        "--output-format", "json", "--output-dir", str(tmp_path), env=cli_env(HF_HUB_OFFLINE="1"),
+        "--provider",
+        "transformers",
+        "--model",
+        str(tiny_model_dir),
+        "--agent-type",
+        "both",
+        "--dataset-name",
+        "smoltrace-fallback",
+        "--max-steps",
+        "1",
+        "--parallel-workers",
+        "2",
+        "--model-args",
+        "max_tokens=8",
+        "do_sample=false",
+        "--output-format",
+        "json",
+        "--output-dir",
+        str(tmp_path),
+        env=cli_env(HF_HUB_OFFLINE="1"),
     )
     assert result.returncode == 0, result.stderr
     assert "using 1 worker" in result.stderr
     rows = load(only_run_folder(tmp_path), "results.json")
-    assert [r["task_id"] for r in rows] == ["tool_weather_single", "tool_weather_compare", "code_calculator_single"]
+    assert [r["task_id"] for r in rows] == [
+        "tool_weather_single",
+        "tool_weather_compare",
+        "code_calculator_single",
+    ]
     for row in rows:
         assert isinstance(row["success"], bool)
         assert row["prompt_tokens"] > 0 and row["completion_tokens"] > 0
@@ -282,15 +501,39 @@ def test_run_evaluation_api_with_inference_provider(llm_server) -> None:
     from smoltrace.core import run_evaluation
     from smoltrace.tasks import TaskSet
 
-    llm_server.set_responder(sequence(tool_call("get_weather", location="Tokyo, Japan"), tool_call("final_answer", answer="18 and clear")))
-    tasks = TaskSet([{"id": "t", "prompt": "Weather in Tokyo, Japan?", "expected_tool": "get_weather",
-                      "difficulty": "easy", "agent_type": "tool"}], "inline")
+    llm_server.set_responder(
+        sequence(
+            tool_call("get_weather", location="Tokyo, Japan"),
+            tool_call("final_answer", answer="18 and clear"),
+        )
+    )
+    tasks = TaskSet(
+        [
+            {
+                "id": "t",
+                "prompt": "Weather in Tokyo, Japan?",
+                "expected_tool": "get_weather",
+                "difficulty": "easy",
+                "agent_type": "tool",
+            }
+        ],
+        "inline",
+    )
     all_results, traces, metrics, dataset, run_id = run_evaluation(
-        "my-model", ["tool"], provider="inference", api_base=llm_server.openai_base,
-        model_args={"temperature": 0.1}, task_set=tasks, run_id="api-run-1",
+        "my-model",
+        ["tool"],
+        provider="inference",
+        api_base=llm_server.openai_base,
+        model_args={"temperature": 0.1},
+        task_set=tasks,
+        run_id="api-run-1",
     )
     assert set(all_results) == {"tool", "code"} and all_results["code"] == []
-    assert traces == [] and metrics == {"run_id": "api-run-1", "resourceMetrics": [], "aggregates": []}
+    assert traces == [] and metrics == {
+        "run_id": "api-run-1",
+        "resourceMetrics": [],
+        "aggregates": [],
+    }
     assert dataset == "inline" and run_id == "api-run-1"
     record = all_results["tool"][0]
     assert record["success"] is True and record["run_id"] == "api-run-1"

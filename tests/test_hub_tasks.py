@@ -33,17 +33,49 @@ def push_tasks(hub: FakeHub, repo: str, tasks: list[dict]) -> str:
 def run(hub: FakeHub, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     env = cli_env(**hub_env(hub, tmp_path))
     return subprocess.run(
-        [str(BIN / "smoltrace-eval"), "--provider", "mock", "--model", "oracle", "--agent-type", "tool",
-         "--output-format", "json", *args],
-        capture_output=True, text=True, env=env, timeout=180,
+        [
+            str(BIN / "smoltrace-eval"),
+            "--provider",
+            "mock",
+            "--model",
+            "oracle",
+            "--agent-type",
+            "tool",
+            "--output-format",
+            "json",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
     )
 
 
-def test_hub_task_dataset_unpinned_warns_and_pinned_revision_is_recorded(hub: FakeHub, tmp_path: Path) -> None:
-    first = [{"id": "w", "prompt": "What's the weather in Paris, France?", "expected_tool": "get_weather",
-              "expected_tool_calls": 1, "expected_keywords": ["22"], "difficulty": "easy", "agent_type": "tool"}]
+def test_hub_task_dataset_unpinned_warns_and_pinned_revision_is_recorded(
+    hub: FakeHub, tmp_path: Path
+) -> None:
+    first = [
+        {
+            "id": "w",
+            "prompt": "What's the weather in Paris, France?",
+            "expected_tool": "get_weather",
+            "expected_tool_calls": 1,
+            "expected_keywords": ["22"],
+            "difficulty": "easy",
+            "agent_type": "tool",
+        }
+    ]
     sha1 = push_tasks(hub, "testuser/my-tasks", first)
-    second = [*first, {**first[0], "id": "w2", "prompt": "What's the weather in London, UK?", "expected_keywords": ["15"]}]
+    second = [
+        *first,
+        {
+            **first[0],
+            "id": "w2",
+            "prompt": "What's the weather in London, UK?",
+            "expected_keywords": ["15"],
+        },
+    ]
     sha2 = push_tasks(hub, "testuser/my-tasks", second)
 
     out = tmp_path / "unpinned"
@@ -57,7 +89,16 @@ def test_hub_task_dataset_unpinned_warns_and_pinned_revision_is_recorded(hub: Fa
     assert [r["task_id"] for r in json.loads((folder / "results.json").read_text())] == ["w", "w2"]
 
     out = tmp_path / "pinned"
-    result = run(hub, tmp_path, "--dataset-name", "testuser/my-tasks", "--dataset-revision", sha1, "--output-dir", str(out))
+    result = run(
+        hub,
+        tmp_path,
+        "--dataset-name",
+        "testuser/my-tasks",
+        "--dataset-revision",
+        sha1,
+        "--output-dir",
+        str(out),
+    )
     assert result.returncode == 0, result.stderr
     assert "not pinned" not in result.stderr
     folder = next(out.iterdir())
@@ -70,6 +111,9 @@ def test_missing_hub_dataset_is_a_clean_error(hub: FakeHub, tmp_path: Path) -> N
     out = tmp_path / "out"
     result = run(hub, tmp_path, "--dataset-name", "testuser/nope", "--output-dir", str(out))
     assert result.returncode == 2
-    assert "cannot load task dataset 'testuser/nope'" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        "cannot load task dataset 'testuser/nope'" in result.stderr
+        and "Traceback" not in result.stderr
+    )
     assert not out.exists()
     assert hub.unhandled == []

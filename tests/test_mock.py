@@ -21,8 +21,12 @@ def test_oracle_never_crashes_on_foreign_tasks() -> None:
     tasks = TaskSet(
         [
             {"id": "unknown_tool", "prompt": "Translate hello", "expected_tool": "translator"},
-            {"id": "multiple_no_hint", "prompt": "Do several things", "expected_tool": "multiple",
-             "expected_tool_calls": 3},
+            {
+                "id": "multiple_no_hint",
+                "prompt": "Do several things",
+                "expected_tool": "multiple",
+                "expected_tool_calls": 3,
+            },
             {"id": "bare", "prompt": "Say something nice"},
             {"id": "keywords", "prompt": "Name a colour", "expected_keywords": ["blue"]},
         ],
@@ -32,16 +36,24 @@ def test_oracle_never_crashes_on_foreign_tasks() -> None:
     by_uid = {r["test_case_uid"]: r for r in results["tool"] + results["code"]}
     assert len(by_uid) == 8
     assert all(r["error"] is None and isinstance(r["success"], bool) for r in by_uid.values())
-    assert by_uid["tool:unknown_tool"]["success"] is False  # the tool does not exist: honest failure
-    assert by_uid["tool:multiple_no_hint"]["tools_used"] and by_uid["code:keywords"]["success"] is True
+    assert (
+        by_uid["tool:unknown_tool"]["success"] is False
+    )  # the tool does not exist: honest failure
+    assert (
+        by_uid["tool:multiple_no_hint"]["tools_used"] and by_uid["code:keywords"]["success"] is True
+    )
 
 
 def test_plan_reads_arguments_from_the_prompt() -> None:
-    task = {"prompt": "Compare the weather in Paris, France and London, UK.", "expected_tool": "get_weather",
-            "expected_tool_calls": 2}
+    task = {
+        "prompt": "Compare the weather in Paris, France and London, UK.",
+        "expected_tool": "get_weather",
+        "expected_tool_calls": 2,
+    }
     assert plan_calls(task, {"get_weather"}) == [
         ("get_weather", {"location": "Paris, France"}),
         ("get_weather", {"location": "London, UK"}),
     ]
-    assert plan_calls({"prompt": "What is 234 multiplied by 67?", "expected_tool": "calculator"},
-                      {"calculator"}) == [("calculator", {"expression": "234 * 67"})]
+    assert plan_calls(
+        {"prompt": "What is 234 multiplied by 67?", "expected_tool": "calculator"}, {"calculator"}
+    ) == [("calculator", {"expression": "234 * 67"})]

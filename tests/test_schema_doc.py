@@ -29,7 +29,7 @@ def table_first_column(section: str) -> list[str]:
 
 def test_results_columns_match_the_doc_and_the_rows() -> None:
     assert table_first_column("## Results dataset") == list(RESULTS_COLUMNS)
-    results, traces, metrics, _, run_id = run_evaluation("oracle", ["tool", "code"], provider="mock")
+    results, *_ = run_evaluation("oracle", ["tool", "code"], provider="mock")
     rows = flatten_results_for_hf(results, "oracle")
     assert all(list(row) == list(RESULTS_COLUMNS) for row in rows)
     assert all(isinstance(row["enhanced_trace_info"], str) for row in rows)
@@ -49,8 +49,20 @@ def test_run_folder_files_match_the_doc() -> None:
     meta_fields = table_first_column("#### metadata.json")
     from smoltrace.outputs.local import build_metadata
 
-    meta = build_metadata(run_id="r", model="m", provider="mock", agent_type="tool", dataset_used="d",
-                          dataset_revision=None, timestamp="t", started_at="s", finished_at="f",
-                          num_results=0, trace_data=[], metric_data={}, otel_enabled=False,
-                          gpu_metrics_enabled=False)
+    meta = build_metadata(
+        run_id="r",
+        model="m",
+        provider="mock",
+        agent_type="tool",
+        dataset_used="d",
+        dataset_revision=None,
+        timestamp="t",
+        started_at="s",
+        finished_at="f",
+        num_results=0,
+        trace_data=[],
+        metric_data={},
+        otel_enabled=False,
+        gpu_metrics_enabled=False,
+    )
     assert sorted(meta) == sorted(meta_fields)

@@ -33,8 +33,7 @@ _CORPUS = [
 def build_tiny_model(path: str | Path) -> Path:
     """Write a ~0.4 MB Llama model + tokenizer folder at `path` and return it."""
     import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-    from tokenizers import decoders
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     path = Path(path)

@@ -87,8 +87,17 @@ def _points(resource_metrics: list[dict[str, Any]], name: str) -> list[tuple[int
                         value = float(point["asInt"])
                     if value is None:
                         continue
-                    attrs = {a["key"]: next(iter(a["value"].values()), None) for a in point.get("attributes", [])}
-                    found.append((int(point.get("timeUnixNano", 0)), str(attrs.get("gpu_id", "")), float(value)))
+                    attrs = {
+                        a["key"]: next(iter(a["value"].values()), None)
+                        for a in point.get("attributes", [])
+                    }
+                    found.append(
+                        (
+                            int(point.get("timeUnixNano", 0)),
+                            str(attrs.get("gpu_id", "")),
+                            float(value),
+                        )
+                    )
     return found
 
 
@@ -111,9 +120,15 @@ def _last_cumulative(points: list[tuple[int, str, float]]) -> float | None:
 
 def aggregate_gpu_metrics(resource_metrics: list[dict[str, Any]] | None) -> dict[str, float | None]:
     """The leaderboard's 7 GPU fields plus `co2_total` and `power_cost_total`; None when unmeasured."""
-    util_avg, util_max = _stats([v for *_, v in _points(resource_metrics or [], "gen_ai.gpu.utilization")])
-    mem_avg, mem_max = _stats([v for *_, v in _points(resource_metrics or [], "gen_ai.gpu.memory.used")])
-    temp_avg, temp_max = _stats([v for *_, v in _points(resource_metrics or [], "gen_ai.gpu.temperature")])
+    util_avg, util_max = _stats(
+        [v for *_, v in _points(resource_metrics or [], "gen_ai.gpu.utilization")]
+    )
+    mem_avg, mem_max = _stats(
+        [v for *_, v in _points(resource_metrics or [], "gen_ai.gpu.memory.used")]
+    )
+    temp_avg, temp_max = _stats(
+        [v for *_, v in _points(resource_metrics or [], "gen_ai.gpu.temperature")]
+    )
     power_avg, _ = _stats([v for *_, v in _points(resource_metrics or [], "gen_ai.gpu.power")])
     return {
         "gpu_utilization_avg": util_avg,
@@ -158,7 +173,11 @@ def compute_leaderboard_row(
     `trace_data` is accepted for the seed's signature; the records already carry the per-task
     totals that agree with their traces, so summing traces again would double-count.
     """
-    records = ordered_records(all_results) if agent_type == "both" else list(all_results.get(agent_type, []))
+    records = (
+        ordered_records(all_results)
+        if agent_type == "both"
+        else list(all_results.get(agent_type, []))
+    )
     total = len(records)
     successes = sum(1 for r in records if r.get("success"))
     durations = [float(r.get("execution_time_ms") or 0.0) for r in records]
@@ -187,13 +206,17 @@ def compute_leaderboard_row(
         "successful_tests": successes,
         "failed_tests": total - successes,
         "success_rate": round(100 * successes / total, 2) if total else 0.0,
-        "avg_steps": round(sum(int(r.get("steps") or 0) for r in records) / total, 2) if total else 0.0,
+        "avg_steps": round(sum(int(r.get("steps") or 0) for r in records) / total, 2)
+        if total
+        else 0.0,
         "avg_duration_ms": round(sum(durations) / total, 2) if total else 0.0,
         "total_duration_ms": round(sum(durations), 2),
         "total_tokens": tokens,
         "avg_tokens_per_test": round(tokens / total) if total else 0,
         "total_cost_usd": total_cost,
-        "avg_cost_per_test_usd": round(total_cost / total, 6) if total_cost is not None and total else None,
+        "avg_cost_per_test_usd": round(total_cost / total, 6)
+        if total_cost is not None and total
+        else None,
         "co2_emissions_g": _round(gpu["co2_total"], 4),
         "power_cost_total_usd": _round(gpu["power_cost_total"], 6),
         **{field: gpu[field] for field in GPU_FIELDS},

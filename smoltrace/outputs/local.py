@@ -17,7 +17,13 @@ from .naming import run_folder, run_timestamp
 from .results import flatten_results_for_hf
 
 JOURNAL = "records.jsonl"
-OUTPUT_FILES = ("results.json", "traces.json", "metrics.json", "leaderboard_row.json", "metadata.json")
+OUTPUT_FILES = (
+    "results.json",
+    "traces.json",
+    "metrics.json",
+    "leaderboard_row.json",
+    "metadata.json",
+)
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -41,7 +47,9 @@ class RunFolder:
         self._lock = threading.Lock()
 
     @classmethod
-    def create(cls, output_dir: str | Path, model: str, agent_type: str, timestamp: str) -> RunFolder:
+    def create(
+        cls, output_dir: str | Path, model: str, agent_type: str, timestamp: str
+    ) -> RunFolder:
         path = run_folder(output_dir, model, agent_type, timestamp)
         path.mkdir(parents=True)
         return cls(path)

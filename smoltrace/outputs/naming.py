@@ -14,7 +14,9 @@ def run_timestamp(now: datetime | None = None) -> str:
     return (now or datetime.now()).strftime("%Y%m%d_%H%M%S")
 
 
-def generate_dataset_names(username: str, timestamp: str | None = None) -> tuple[str, str, str, str]:
+def generate_dataset_names(
+    username: str, timestamp: str | None = None
+) -> tuple[str, str, str, str]:
     """(results, traces, metrics, leaderboard) Hub dataset ids for one run of `username`."""
     ts = timestamp or run_timestamp()
     return (

@@ -42,7 +42,9 @@ def ordered_records(all_results: dict[str, list[dict[str, Any]]]) -> list[dict[s
     return [*all_results.get("tool", []), *all_results.get("code", [])]
 
 
-def flatten_results_for_hf(all_results: dict[str, list[dict[str, Any]]], model_name: str) -> list[dict[str, Any]]:
+def flatten_results_for_hf(
+    all_results: dict[str, list[dict[str, Any]]], model_name: str
+) -> list[dict[str, Any]]:
     """One row per task execution with exactly RESULTS_COLUMNS, in that order."""
     rows = []
     for record in ordered_records(all_results):
@@ -50,6 +52,8 @@ def flatten_results_for_hf(all_results: dict[str, list[dict[str, Any]]], model_n
         row["model"] = model_name
         row["task_id"] = record["test_id"]
         row["tools_used"] = list(record.get("tools_used") or [])
-        row["enhanced_trace_info"] = json.dumps(record.get("enhanced_trace_info") or {}, sort_keys=True)
+        row["enhanced_trace_info"] = json.dumps(
+            record.get("enhanced_trace_info") or {}, sort_keys=True
+        )
         rows.append(row)
     return rows

@@ -132,7 +132,7 @@ def _read_hub(name: str, split: str, revision: str | None) -> TaskSet:
         from datasets import load_dataset
 
         rows = load_dataset(name, split=split, revision=info.sha)
-    except Exception as exc:  # noqa: BLE001 - any load failure is a user-facing config error
+    except Exception as exc:
         raise ConfigError(
             f"cannot load task dataset '{name}' (split '{split}'): {type(exc).__name__}: {exc}. "
             "Check --dataset-name, --split and --dataset-revision"
@@ -140,7 +140,9 @@ def _read_hub(name: str, split: str, revision: str | None) -> TaskSet:
     return TaskSet(validate_tasks(list(rows), name), name, info.sha)
 
 
-def load_tasks(dataset_name: str = DEFAULT_DATASET, split: str = "train", revision: str | None = None) -> TaskSet:
+def load_tasks(
+    dataset_name: str = DEFAULT_DATASET, split: str = "train", revision: str | None = None
+) -> TaskSet:
     """Load and validate tasks from a built-in suite name, a local .json/.jsonl path or a Hub id."""
     if dataset_name in BUILTIN_SUITES:
         text = (
@@ -163,7 +165,9 @@ def load_tasks(dataset_name: str = DEFAULT_DATASET, split: str = "train", revisi
     return _read_hub(dataset_name, split, revision)
 
 
-def filter_tasks(tasks: list[dict[str, Any]], agent_type: str, difficulty: str | None) -> list[dict[str, Any]]:
+def filter_tasks(
+    tasks: list[dict[str, Any]], agent_type: str, difficulty: str | None
+) -> list[dict[str, Any]]:
     """Tasks an agent of `agent_type` runs: its own and the shared ones, at the chosen difficulty."""
     return [
         t
