@@ -185,6 +185,9 @@ def test_push_to_hub_and_load_dataset_round_trip_with_revisions(hub: FakeHub, ap
     assert any(m == "PUT" and "/lfs-upload/" in p and s == 200 for m, p, s in hub.requests)
     tree = {e.path: e for e in api.list_repo_tree(repo_id, "data", repo_type="dataset")}
     assert tree[parquet].lfs is not None  # parquet went through LFS, as on the Hub
+    siblings = {s.rfilename: s for s in api.dataset_info(repo_id, files_metadata=True).siblings}
+    assert siblings[parquet].lfs.sha256 == hashlib.sha256(hub.files(repo_id)[parquet]).hexdigest()
+    assert siblings["README.md"].lfs is None
 
     assert_same_values(load_rows(repo_id), ROWS_V1)
 
@@ -416,6 +419,9 @@ def test_lfs_upload_protocol_and_resolve_headers(hub: FakeHub, api: HfApi) -> No
 
 def test_unknown_routes_bad_tokens_and_injections_on_a_private_hub() -> None:
     with FakeHub() as private_hub:
+        kept_alive = http.client.HTTPConnection(urlsplit(private_hub.url).netloc, timeout=10)
+        kept_alive.request("POST", "/api/validate-yaml", body=b"{}")
+        assert kept_alive.getresponse().read() == b'{"errors": [], "warnings": []}'
         assert raw_request(private_hub, "GET", "/api/datasets/a/b/discussions")[0] == 501
         assert private_hub.unhandled == [("GET", "/api/datasets/a/b/discussions")]
         bad = {"Authorization": "Bearer hf_wrong"}
@@ -429,6 +435,10 @@ def test_unknown_routes_bad_tokens_and_injections_on_a_private_hub() -> None:
         assert b"secret-body" in private_hub.all_bytes_received()
     with pytest.raises(OSError):
         raw_request(private_hub, "GET", "/api/whoami-v2")
+    with pytest.raises(OSError):  # stop() also dropped the kept-alive connection
+        kept_alive.request("POST", "/api/validate-yaml", body=b"{}")
+        kept_alive.getresponse()
+    kept_alive.close()
 
 
 def test_subprocess_uses_hub_env(hub: FakeHub, tmp_path: Path) -> None:
