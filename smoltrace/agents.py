@@ -46,6 +46,10 @@ def load_prompt_config(prompt_file: str | None) -> dict[str, Any] | None:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read --prompt-yml {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"cannot read --prompt-yml {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -62,11 +66,12 @@ def load_prompt_config(prompt_file: str | None) -> dict[str, Any] | None:
             f"--prompt-yml {path}: unknown key(s) {', '.join(unknown)}; "
             f"allowed: {', '.join(PROMPT_KEYS)}"
         )
-    for key in ("max_steps", "planning_interval", "verbosity_level"):
+    # planning_interval 0 would divide by zero inside smolagents on the second step
+    for key, least in (("max_steps", 1), ("planning_interval", 1), ("verbosity_level", 0)):
         if key in data and (
-            not isinstance(data[key], int) or isinstance(data[key], bool) or data[key] < 0
+            not isinstance(data[key], int) or isinstance(data[key], bool) or data[key] < least
         ):
-            raise ConfigError(f"--prompt-yml {path}: '{key}' must be a non-negative integer")
+            raise ConfigError(f"--prompt-yml {path}: '{key}' must be an integer >= {least}")
     for key in ("planning", "managed_agent", "final_answer", "prompt_templates"):
         if key in data and not isinstance(data[key], dict):
             raise ConfigError(f"--prompt-yml {path}: '{key}' must be a mapping")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import operator
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -159,8 +160,8 @@ class OfflineSearchTool(Tool):
     output_type = "string"
 
     def forward(self, query: str) -> str:
-        words = set(query.lower().replace("?", " ").split())
-        hits = [text for topic, text in _CORPUS.items() if topic in query.lower() or topic in words]
+        lowered = query.lower()  # whole words only: 'ai' must not match 'Thailand' or 'said'
+        hits = [t for topic, t in _CORPUS.items() if re.search(rf"\b{re.escape(topic)}\b", lowered)]
         if not hits:
             return f"No results found for '{query}'."
         return "\n".join(f"- {hit}" for hit in hits)

@@ -41,9 +41,10 @@ def validate_task(record: Any, where: str) -> dict[str, Any]:
     """Check one task record; `where` ("line 3 of f.jsonl", "task 'x'") goes into the error."""
     if not isinstance(record, dict):
         raise ConfigError(f"{where}: a task must be a JSON object, got {type(record).__name__}")
-    for field in ("id", "prompt"):
-        if field not in record or record[field] in (None, ""):
-            raise ConfigError(f"{where}: task is missing required field '{field}'")
+    if record.get("id") in (None, ""):
+        raise ConfigError(f"{where}: task is missing required field 'id'")
+    if record.get("prompt") in (None, ""):
+        raise ConfigError(f"{where} (task '{record['id']}'): task is missing required field 'prompt'")
     label = f"{where} (task '{record['id']}')"
     for field in _STR_FIELDS:
         if record.get(field) is not None and not isinstance(record[field], str):
@@ -103,6 +104,10 @@ def _read_local(path: Path, split: str) -> list[dict[str, Any]]:
         raise ConfigError(
             f"cannot read dataset file {path}: {exc.strerror}; check --dataset-name"
         ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"cannot read dataset file {path}: not UTF-8 text (byte {exc.start}); save it as UTF-8"
+        ) from None
     if path.suffix == ".jsonl":
         return _read_jsonl(text, str(path))
     try:
@@ -151,6 +156,8 @@ def load_tasks(
         return TaskSet(_read_jsonl(text, dataset_name), dataset_name)
     path = Path(dataset_name).expanduser()
     if path.suffix in (".json", ".jsonl") or path.exists():
+        if path.is_dir():
+            raise ConfigError(f"dataset path {path} is a folder; pass a .json or .jsonl file")
         if not path.is_file():
             raise ConfigError(
                 f"dataset file not found: {path}; pass an existing .json/.jsonl file, a Hub "
