@@ -12,7 +12,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.logging import RichHandler
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .redaction import RedactingFilter, secret_redactor
 
 
 class RunConsole:
@@ -22,12 +25,23 @@ class RunConsole:
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
         level = logging.DEBUG if debug else logging.ERROR if quiet else logging.WARNING
         handler = RichHandler(console=self.err, show_time=False, show_path=debug, markup=False)
+        handler.addFilter(RedactingFilter())
         root = logging.getLogger()
         root.handlers[:] = [handler]
         root.setLevel(level)
         logging.getLogger("smoltrace").setLevel(level)
-        for noisy in ("LiteLLM", "litellm", "httpx", "opentelemetry", "genai_otel", "smolagents"):
-            logging.getLogger(noisy).setLevel(logging.DEBUG if debug else logging.ERROR)
+        # Third-party debug logs can echo request headers; they stay at WARNING even with --debug.
+        for noisy in (
+            "LiteLLM",
+            "litellm",
+            "httpx",
+            "httpcore",
+            "openai",
+            "opentelemetry",
+            "genai_otel",
+            "smolagents",
+        ):
+            logging.getLogger(noisy).setLevel(logging.WARNING if debug else logging.ERROR)
         self._progress: Progress | None = None
         self._task_id: Any = None
         self._passed = 0
@@ -43,7 +57,9 @@ class RunConsole:
             self.err.print(f"[yellow]{message}[/yellow]")
 
     def error(self, message: str) -> None:
-        self.err.print(f"[red]smoltrace-eval: error:[/red] {message}", markup=True)
+        self.err.print(
+            f"[red]smoltrace-eval: error:[/red] {escape(secret_redactor()(message))}", markup=True
+        )
 
     def final(self, message: str) -> None:
         self.out.print(message)

@@ -17,6 +17,7 @@ from typing import Any
 
 from .console import RunConsole
 from .errors import ConfigError, PublishError
+from .redaction import register_secret
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ def _output_target(args: argparse.Namespace, console: RunConsole) -> tuple[str, 
     from .outputs.hub import resolve_token
 
     token = resolve_token(args.hf_token_file, args.hf_token)
+    register_secret(token)
     if args.output_format == "hub" and not token:
         raise ConfigError(
             "--output-format hub needs a Hugging Face token: set HF_TOKEN or pass --hf-token-file FILE"
@@ -262,6 +264,7 @@ def _push_only(args: argparse.Namespace, console: RunConsole) -> int:
     if not (folder / "metadata.json").is_file():
         raise ConfigError(f"--push-only {folder}: not a complete run folder (no metadata.json)")
     token = resolve_token(args.hf_token_file, args.hf_token)
+    register_secret(token)
     require_hf_user(token)
     pushed = publish_run_folder(folder, token, private=args.private)
     console.final(f"[SUCCESS] Uploaded {folder} to the Hub: {', '.join(pushed.values())}")

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import pricing
+from .redaction import secret_redactor
 from .scoring import score
 
 logger = logging.getLogger(__name__)
@@ -59,7 +60,12 @@ def _task_span(
         "smoltrace.model_id": model_id,
         "smoltrace.provider": provider,
     }
-    with tracer.start_as_current_span("test_evaluation", attributes=attributes) as span:
+    from opentelemetry.context import Context
+
+    # a new trace per task, even when the caller has a span open: one trace is one task
+    with tracer.start_as_current_span(
+        "test_evaluation", context=Context(), attributes=attributes
+    ) as span:
         yield span
 
 
@@ -136,7 +142,7 @@ def _execute(
                 if isinstance(event, FinalAnswerStep):
                     reached_final, response = True, event.output
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}".strip()
+            error = secret_redactor()(f"{type(exc).__name__}: {exc}".strip())
             logger.debug("task %s failed", uid, exc_info=True)
         observed = _observe(agent, agent_type, executed, reached_final)
         if span is not None:

@@ -8,10 +8,8 @@ batches (the form `metrics.json` keeps), one per export of the metric reader.
 from __future__ import annotations
 
 import logging
-import os
-import re
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry.sdk.metrics import (
@@ -39,46 +37,15 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
-logger = logging.getLogger(__name__)
-
-MAX_STRING_CHARS = 8192
-TRUNCATED_SUFFIX = "...[TRUNCATED]"
-REDACTED = "[REDACTED]"
-MIN_SECRET_CHARS = 8
-# Environment variables whose values are secrets wherever they show up (API keys, HF tokens, ...).
-SECRET_NAME = re.compile(r"TOKEN|KEY|SECRET|PASSWORD|PASSWD|CREDENTIAL|AUTH|COOKIE", re.IGNORECASE)
-# Secrets recognisable by their shape even when they are not in the environment.
-SECRET_SHAPES = re.compile(
-    r"(?i:\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}|\bhf_[A-Za-z0-9]{16,}|\bsk-[A-Za-z0-9_-]{16,}"
+from ..redaction import (  # noqa: F401  (re-exported for callers and tests)
+    MAX_STRING_CHARS,
+    REDACTED,
+    TRUNCATED_SUFFIX,
+    Redact,
+    secret_redactor,
 )
 
-Redact = Callable[[str], str]
-
-
-def secret_redactor(environ: Mapping[str, str] | None = None) -> Redact:
-    """A function that blanks secrets out of a string and caps its length.
-
-    Built from a snapshot of the environment: the value of every variable whose name looks like a
-    credential (8+ characters) is replaced wherever it appears, as are bearer tokens and `hf_` /
-    `sk-` keys.
-    """
-    env = os.environ if environ is None else environ
-    values = sorted(
-        {v for k, v in env.items() if SECRET_NAME.search(k) and len(v) >= MIN_SECRET_CHARS},
-        key=len,
-        reverse=True,
-    )
-    from_env = re.compile("|".join(map(re.escape, values))) if values else None
-
-    def redact(text: str) -> str:
-        if from_env is not None:
-            text = from_env.sub(REDACTED, text)
-        text = SECRET_SHAPES.sub(REDACTED, text)
-        if len(text) > MAX_STRING_CHARS:
-            text = text[:MAX_STRING_CHARS] + TRUNCATED_SUFFIX
-        return text
-
-    return redact
+logger = logging.getLogger(__name__)
 
 
 def plain_value(value: Any, redact: Redact) -> Any:

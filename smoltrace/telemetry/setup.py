@@ -22,7 +22,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import metrics, trace
@@ -34,6 +34,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from .exporters import InMemoryMetricExporter, InMemorySpanExporter
 from .metrics import TraceMetricsAggregator
+
+if TYPE_CHECKING:
+    from .gpu import RunGPUCollector
 
 logger = logging.getLogger(__name__)
 
@@ -90,9 +93,10 @@ class RunTelemetry:
     resource: Resource
     tracer_provider: TracerProvider
     meter_provider: MeterProvider
+    metric_reader: PeriodicExportingMetricReader
     span_exporter: InMemorySpanExporter
     metric_exporter: InMemoryMetricExporter
-    gpu: Any  # a gpu.RunGPUCollector, or None without GPU metrics
+    gpu: RunGPUCollector | None  # None without GPU metrics or without a GPU
 
 
 _lock = threading.Lock()
@@ -224,7 +228,14 @@ def setup_inmemory_otel(
 
     with _lock:
         _runs[span_exporter] = RunTelemetry(
-            run_id, resource, tracer_provider, meter_provider, span_exporter, metric_exporter, gpu
+            run_id,
+            resource,
+            tracer_provider,
+            meter_provider,
+            reader,
+            span_exporter,
+            metric_exporter,
+            gpu,
         )
     logger.debug("OpenTelemetry set up for run %s (GPU metrics: %s)", run_id, gpu is not None)
     return (
