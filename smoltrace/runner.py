@@ -138,6 +138,9 @@ def _execute(
     with _task_span(tracer, task, agent_type, uid, model_id, provider) as span:
         trace_id, span_id = _hex_ids(span)
         try:
+            # OpenInference reads `agent.task` for the agent span before run() sets it: without
+            # this the span would carry the previous task's prompt.
+            agent.task = task["prompt"]
             for event in agent.run(task["prompt"], stream=True, reset=True):
                 if isinstance(event, FinalAnswerStep):
                     reached_final, response = True, event.output

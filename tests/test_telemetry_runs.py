@@ -170,3 +170,17 @@ def test_trace_documents_and_spans_match_the_schema_doc() -> None:
         SCHEMA_DOC.read_text().split("Root span attributes:", 1)[1].split("The other", 1)[0],
     )
     assert sorted(root["attributes"]) == sorted(documented_root)
+
+
+def test_agent_span_carries_its_own_task() -> None:
+    """Each agent span names its own task, not the previous one (an OpenInference quirk)."""
+    from smoltrace.core import run_evaluation
+
+    _, traces, *_ = run_evaluation(
+        "oracle", ["tool"], provider="mock", enable_otel=True, test_subset="easy"
+    )
+    assert len(traces) == 5
+    for document in traces:
+        root = next(s for s in document["spans"] if s["parent_span_id"] is None)
+        agent = next(s for s in document["spans"] if s["name"] == "ToolCallingAgent.run")
+        assert agent["attributes"]["smolagents.task"] == root["attributes"]["prompt"]
