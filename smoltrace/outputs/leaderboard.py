@@ -72,64 +72,35 @@ def normalize_purpose(value: str | None) -> str | None:
     return purpose
 
 
-def _points(resource_metrics: list[dict[str, Any]], name: str) -> list[tuple[int, str, float]]:
-    """(timeUnixNano, gpu_id, value) of every data point of metric `name`."""
-    found = []
-    for batch in resource_metrics or []:
-        for scope in batch.get("scopeMetrics", []):
-            for metric in scope.get("metrics", []):
-                if metric.get("name") != name:
-                    continue
-                body = metric.get("gauge") or metric.get("sum") or {}
-                for point in body.get("dataPoints", []):
-                    value = point.get("asDouble")
-                    if value is None and point.get("asInt") is not None:
-                        value = float(point["asInt"])
-                    if value is None:
-                        continue
-                    attrs = {
-                        a["key"]: next(iter(a["value"].values()), None)
-                        for a in point.get("attributes", [])
-                    }
-                    found.append(
-                        (
-                            int(point.get("timeUnixNano", 0)),
-                            str(attrs.get("gpu_id", "")),
-                            float(value),
-                        )
-                    )
-    return found
-
-
 def _stats(values: list[float]) -> tuple[float | None, float | None]:
     if not values:
         return None, None
     return round(sum(values) / len(values), 2), round(max(values), 2)
 
 
-def _last_cumulative(points: list[tuple[int, str, float]]) -> float | None:
-    """Total of a cumulative counter: the latest value per series, summed over series."""
-    if not points:
-        return None
-    latest: dict[str, tuple[int, float]] = {}
-    for t, series, value in points:
-        if series not in latest or t >= latest[series][0]:
-            latest[series] = (t, value)
-    return sum(v for _, v in latest.values())
+def _last_cumulative(rows: list[dict[str, Any]], column: str) -> float | None:
+    """Total of a cumulative counter: the latest value per GPU (rows are in time order), summed."""
+    latest = {row["gpu_id"]: row[column] for row in rows if row[column] is not None}
+    return sum(latest.values()) if latest else None
 
 
 def aggregate_gpu_metrics(resource_metrics: list[dict[str, Any]] | None) -> dict[str, float | None]:
-    """The leaderboard's 7 GPU fields plus `co2_total` and `power_cost_total`; None when unmeasured."""
-    util_avg, util_max = _stats(
-        [v for *_, v in _points(resource_metrics or [], "gen_ai.gpu.utilization")]
-    )
-    mem_avg, mem_max = _stats(
-        [v for *_, v in _points(resource_metrics or [], "gen_ai.gpu.memory.used")]
-    )
-    temp_avg, temp_max = _stats(
-        [v for *_, v in _points(resource_metrics or [], "gen_ai.gpu.temperature")]
-    )
-    power_avg, _ = _stats([v for *_, v in _points(resource_metrics or [], "gen_ai.gpu.power")])
+    """The leaderboard's 7 GPU fields plus `co2_total` and `power_cost_total`; None when unmeasured.
+
+    Computed from the flattened time series (one row per timestamp and GPU), so the leaderboard
+    and the metrics dataset can never disagree.
+    """
+    from ..telemetry.metrics import flatten_metrics_for_hf
+
+    rows = flatten_metrics_for_hf({"resourceMetrics": resource_metrics or []})
+
+    def values(column: str) -> list[float]:
+        return [row[column] for row in rows if row[column] is not None]
+
+    util_avg, util_max = _stats(values("gpu_utilization_percent"))
+    mem_avg, mem_max = _stats(values("gpu_memory_used_mib"))
+    temp_avg, temp_max = _stats(values("gpu_temperature_celsius"))
+    power_avg, _ = _stats(values("gpu_power_watts"))
     return {
         "gpu_utilization_avg": util_avg,
         "gpu_utilization_max": util_max,
@@ -138,8 +109,8 @@ def aggregate_gpu_metrics(resource_metrics: list[dict[str, Any]] | None) -> dict
         "gpu_temperature_avg": temp_avg,
         "gpu_temperature_max": temp_max,
         "gpu_power_avg_w": power_avg,
-        "co2_total": _last_cumulative(_points(resource_metrics or [], "gen_ai.co2.emissions")),
-        "power_cost_total": _last_cumulative(_points(resource_metrics or [], "gen_ai.power.cost")),
+        "co2_total": _last_cumulative(rows, "co2_emissions_gco2e"),
+        "power_cost_total": _last_cumulative(rows, "power_cost_usd"),
     }
 
 
