@@ -12,13 +12,13 @@
 #   PYTHON=/path/to/python scripts/gpu_check.sh
 #   GPU_CHECK_ALLOW_CPU=1 scripts/gpu_check.sh   # dry run on a machine without GPU: the same
 #                                                # steps, reporting null GPU fields instead of failing
+#   GPU_CHECK_KEEP=DIR scripts/gpu_check.sh      # also copy the run folder's JSON files to DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [[ -z "${PYTHON:-}" ]]; then
   if [[ -x .venv/bin/python ]]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
 fi
-BIN_DIR="$(dirname "$("$PYTHON" -c 'import sys; print(sys.executable)')")"
 ALLOW_CPU="${GPU_CHECK_ALLOW_CPU:-0}"
 
 export LITELLM_LOCAL_MODEL_COST_MAP=True HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1
@@ -56,7 +56,7 @@ echo "== building the tiny model"
 
 echo "== smoltrace-eval on the GPU"
 started=$(date +%s)
-timeout 240 "$BIN_DIR/smoltrace-eval" \
+timeout 240 "$PYTHON" -m smoltrace.cli \
   --provider transformers --model "$work/tiny-llama" \
   --enable-otel --output-format json --output-dir "$work/out" \
   --dataset-name smoltrace-fallback --agent-type both --max-steps 2 \
@@ -68,6 +68,10 @@ timeout 240 "$BIN_DIR/smoltrace-eval" \
 }
 tail -n 1 "$work/eval.log"
 echo "smoltrace-eval took $(( $(date +%s) - started )) s"
+
+if [[ -n "${GPU_CHECK_KEEP:-}" ]]; then
+  mkdir -p "$GPU_CHECK_KEEP" && cp "$work"/out/*/*.json* "$GPU_CHECK_KEEP"/
+fi
 
 echo "== GPU metrics"
 ALLOW_CPU="$ALLOW_CPU" "$PYTHON" - "$work/out" <<'EOF'

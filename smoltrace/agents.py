@@ -122,10 +122,13 @@ def build_agent(
     enabled_tools: list[str] | None = None,
     additional_imports: list[str] | None = None,
     search_provider: str = "duckduckgo",
+    verbose_agent: bool = False,
 ) -> Any:
     """A fresh agent of `agent_type` ('tool' or 'code') with its own tool instances.
 
-    A `max_steps` in the prompt config wins over the CLI default, as in the original.
+    A `max_steps` in the prompt config wins over the CLI default, as in the original. The agent's
+    own console log is off unless `verbose_agent` (it would tear the progress display apart, and
+    every step error it prints is kept in the record and the trace anyway).
     """
     from smolagents import CodeAgent, ToolCallingAgent
 
@@ -138,7 +141,7 @@ def build_agent(
     ]
     settings = agent_settings(prompt_config, agent_type)
     settings.setdefault("max_steps", max_steps)
-    settings.setdefault("verbosity_level", 0)
+    settings.setdefault("verbosity_level", 1 if verbose_agent else -1)
     if agent_type == "tool":
         agent = ToolCallingAgent(tools=tools, model=model, **settings)
     else:

@@ -197,6 +197,7 @@ def run_evaluation(
                     enabled_tools=enable_tools,
                     additional_imports=additional_imports,
                     search_provider=search_provider,
+                    verbose_agent=debug,
                 )
 
             all_results[agent_type] = run_tasks(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -91,7 +92,7 @@ def test_setup_with_auto_run_id() -> None:
     assert other[5] != otel[5]
 
 
-def test_setup_with_gpu_metrics_enabled_on_a_machine_without_gpu(monkeypatch) -> None:
+def test_setup_with_gpu_metrics_enabled_on_a_machine_without_gpu(monkeypatch, caplog) -> None:
     class NVMLLibraryNotFound(Exception):
         pass
 
@@ -100,9 +101,11 @@ def test_setup_with_gpu_metrics_enabled_on_a_machine_without_gpu(monkeypatch) ->
 
     monkeypatch.setattr(gpu_metrics, "NVML_AVAILABLE", True)
     monkeypatch.setattr(gpu_metrics, "pynvml", types.SimpleNamespace(nvmlInit=init))
-    otel = setup_inmemory_otel(True, "svc", "no-gpu-run", enable_gpu_metrics=True)
+    with caplog.at_level(logging.WARNING, logger="smoltrace"):
+        otel = setup_inmemory_otel(True, "svc", "no-gpu-run", enable_gpu_metrics=True)
     assert otel[5] == "no-gpu-run"
     assert run_telemetry(otel).gpu is None
+    assert "no NVIDIA GPU available (NVML Shared Library Not Found)" in caplog.text
     finish_otel(otel)
     metric_data = extract_metrics(otel[3], otel[4], [], {"tool": [], "code": []}, otel[5])
     assert metric_data == {"run_id": "no-gpu-run", "resourceMetrics": [], "aggregates": []}

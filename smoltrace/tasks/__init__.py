@@ -44,7 +44,9 @@ def validate_task(record: Any, where: str) -> dict[str, Any]:
     if record.get("id") in (None, ""):
         raise ConfigError(f"{where}: task is missing required field 'id'")
     if record.get("prompt") in (None, ""):
-        raise ConfigError(f"{where} (task '{record['id']}'): task is missing required field 'prompt'")
+        raise ConfigError(
+            f"{where} (task '{record['id']}'): task is missing required field 'prompt'"
+        )
     label = f"{where} (task '{record['id']}')"
     for field in _STR_FIELDS:
         if record.get(field) is not None and not isinstance(record[field], str):

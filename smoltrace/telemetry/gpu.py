@@ -51,15 +51,20 @@ class RunGPUCollector(gpu_metrics.GPUMetricsCollector):
 
 
 def nvidia_gpu_count() -> int:
-    """Number of GPUs NVML reports; 0 (logged) when there is no driver, library or device."""
+    """Number of GPUs NVML reports; 0 (with a warning) when there is no driver, library or device.
+
+    Only called when GPU metrics were asked for, so their absence is worth telling the user.
+    """
     if not gpu_metrics.NVML_AVAILABLE:
-        logger.info("nvidia-ml-py is not installed: no GPU metrics")
+        logger.warning("GPU metrics: nvidia-ml-py is not installed; the GPU fields will be null")
         return 0
     nvml: Any = gpu_metrics.pynvml
     try:
         nvml.nvmlInit()
     except Exception as exc:  # NVML raises its own error family; any of them means "no GPU"
-        logger.info("No NVIDIA GPU available (%s): no GPU metrics", exc)
+        logger.warning(
+            "GPU metrics: no NVIDIA GPU available (%s); the GPU fields will be null", exc
+        )
         return 0
     try:
         return int(nvml.nvmlDeviceGetCount())
