@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
@@ -43,9 +44,74 @@ METRIC_ROW_COLUMNS = (
     "gpu_name",
     *GPU_METRIC_COLUMNS.values(),
 )
+# Documented types, as the words a problem message uses for them.
+STRING, INTEGER, NUMBER, BOOLEAN = "text", "an integer", "a number", "true or false"
+STRINGS, OBJECT, LIST = "a list of text", "an object", "a list"
 # Leaderboard fields without which a row cannot be shown or linked to its run.
 REQUIRED_ROW_FIELDS = ("run_id", "model", "agent_type", "provider", "total_tests", "success_rate")
+# Types of the leaderboard fields the dashboard shows, sorts or follows; null is allowed unless the
+# field is required. Columns it never reads are not checked, so newer smoltrace versions still open.
+ROW_FIELD_TYPES: dict[str, str] = {
+    "run_id": STRING,
+    "model": STRING,
+    "agent_type": STRING,
+    "provider": STRING,
+    "timestamp": STRING,
+    "dataset_used": STRING,
+    "results_dataset": STRING,
+    "traces_dataset": STRING,
+    "metrics_dataset": STRING,
+    "total_tests": INTEGER,
+    "successful_tests": INTEGER,
+    "failed_tests": INTEGER,
+    "total_tokens": INTEGER,
+    "success_rate": NUMBER,
+    "avg_steps": NUMBER,
+    "total_duration_ms": NUMBER,
+    "total_cost_usd": NUMBER,
+    "co2_emissions_g": NUMBER,
+    "gpu_utilization_avg": NUMBER,
+    "gpu_utilization_max": NUMBER,
+    "gpu_memory_max_mib": NUMBER,
+    "gpu_power_avg_w": NUMBER,
+}
 REQUIRED_RESULT_FIELDS = ("task_id", "test_case_uid", "agent_type", "success")
+RESULT_FIELD_TYPES: dict[str, str] = {
+    "task_id": STRING,
+    "test_case_uid": STRING,
+    "agent_type": STRING,
+    "success": BOOLEAN,
+    "test_index": INTEGER,
+    "difficulty": STRING,
+    "prompt": STRING,
+    "tools_used": STRINGS,
+    "steps": INTEGER,
+    "total_tokens": INTEGER,
+    "cost_usd": NUMBER,
+    "execution_time_ms": NUMBER,
+    "error": STRING,
+    "trace_id": STRING,
+}
+TRACE_FIELD_TYPES: dict[str, str] = {
+    "trace_id": STRING,
+    "root_span_id": STRING,
+    "test_case_uids": STRINGS,
+    "total_tokens": INTEGER,
+    "total_duration_ms": NUMBER,
+    "total_cost_usd": NUMBER,
+}
+SPAN_FIELD_TYPES: dict[str, str] = {
+    "span_id": STRING,
+    "parent_span_id": STRING,
+    "name": STRING,
+    "kind": STRING,
+    "status": OBJECT,
+}
+METRIC_ROW_TYPES: dict[str, str] = {
+    "gpu_id": STRING,
+    "gpu_name": STRING,
+    **dict.fromkeys(GPU_METRIC_COLUMNS.values(), NUMBER),
+}
 
 
 class DataError(Exception):
@@ -73,14 +139,17 @@ class Run:
     results: Source | None
     traces: Source | None
     metrics: Source | None
+    # Tells apart runs that share a run_id (the folder name of a local run); "" when unique.
+    alias: str = ""
 
     @property
     def label(self) -> str:
         """Short human name used in dropdowns: model, agent type and (the start of) the run id."""
         run_id = str(self.row.get("run_id"))
         short = run_id if len(run_id) <= 28 else run_id[:8]
+        alias = f" · {self.alias}" if self.alias else ""
         tag = " (sample)" if self.origin == "sample" else ""
-        return f"{self.row.get('model')} · {self.row.get('agent_type')} · {short}{tag}"
+        return f"{self.row.get('model')} · {self.row.get('agent_type')} · {short}{alias}{tag}"
 
 
 @dataclass
@@ -90,6 +159,8 @@ class Catalog:
     runs: list[Run] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    # What to do next when nothing was found; not a problem, and moot once any run is shown.
+    hints: list[str] = field(default_factory=list)
 
     def get(self, key: str | None) -> Run | None:
         return next((run for run in self.runs if run.key == key), None)
@@ -109,13 +180,63 @@ def read_json(path: Path) -> Any:
         raise DataError(f"{path}: not valid JSON (line {exc.lineno}: {exc.msg})") from exc
 
 
+def has_type(value: Any, expected: str) -> bool:
+    """Whether a non-null JSON value is of a documented type (a bool is not a number)."""
+    if isinstance(value, bool):
+        return expected == BOOLEAN
+    if expected == INTEGER:
+        return isinstance(value, int) or (isinstance(value, float) and value.is_integer())
+    if expected == NUMBER:
+        return isinstance(value, (int, float))
+    if expected == STRINGS:
+        return isinstance(value, list) and all(isinstance(item, str) for item in value)
+    kinds: dict[str, type] = {STRING: str, OBJECT: dict, LIST: list}
+    return expected in kinds and isinstance(value, kinds[expected])
+
+
+def describe_value(value: Any) -> str:
+    """A wrong value as a problem message quotes it: its JSON kind and (the start of) its text."""
+    kind = {
+        bool: "true/false",
+        str: "text",
+        int: "the number",
+        float: "the number",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
+    shown = json.dumps(value, default=str)
+    return f"{kind} {shown if len(shown) <= 40 else shown[:37] + '...'}"
+
+
+def check_fields(
+    record: Mapping[str, Any],
+    types: Mapping[str, str],
+    required: Iterable[str],
+    where: str,
+    what: str,
+) -> None:
+    """Required fields must be present and non-null, every typed field null or of its type.
+
+    The message names `where` (the file) and each offending field, so one bad file is one clear
+    problem line instead of a failure later, far from its cause (e.g. sorting text among numbers).
+    """
+    missing = [name for name in required if record.get(name) is None]
+    if missing:
+        raise DataError(f"{where}: {what} lacks {', '.join(missing)}")
+    wrong = [
+        f"field {name!r} must be {expected}, got {describe_value(record[name])}"
+        for name, expected in types.items()
+        if record.get(name) is not None and not has_type(record[name], expected)
+    ]
+    if wrong:
+        raise DataError(f"{where}: {what}: {'; '.join(wrong)}")
+
+
 def check_row(row: Any, where: str) -> dict[str, Any]:
-    """A leaderboard row must be an object with the fields the dashboard joins and shows."""
+    """A leaderboard row must be an object whose shown, sorted and joined fields are well typed."""
     if not isinstance(row, dict):
         raise DataError(f"{where}: a leaderboard row must be a JSON object")
-    missing = [name for name in REQUIRED_ROW_FIELDS if row.get(name) is None]
-    if missing:
-        raise DataError(f"{where}: leaderboard row lacks {', '.join(missing)}")
+    check_fields(row, ROW_FIELD_TYPES, REQUIRED_ROW_FIELDS, where, "leaderboard row")
     return row
 
 
@@ -141,9 +262,8 @@ def run_from_row(
     def beside(name: str) -> Path | None:
         return folder / name if folder is not None else None
 
-    key = str(row["run_id"]) if origin != "sample" else f"sample-{row['run_id']}"
     return Run(
-        key=key,
+        key=str(row["run_id"]),
         row=row,
         origin=origin,
         results=resolve_reference(row.get("results_dataset"), beside("results.json")),
@@ -170,6 +290,7 @@ def discover_local_runs(results_dir: Path) -> Catalog:
     if not results_dir.is_dir():
         catalog.problems.append(f"Results folder {results_dir} does not exist.")
         return catalog
+    found: list[tuple[Run, Path]] = []
     for folder in candidate_folders(results_dir):
         if not (folder / "metadata.json").is_file():
             catalog.problems.append(
@@ -177,22 +298,54 @@ def discover_local_runs(results_dir: Path) -> Catalog:
                 "still going)."
             )
             continue
+        row_file = folder / "leaderboard_row.json"
         try:
             metadata = read_json(folder / "metadata.json")
             if not isinstance(metadata, dict) or not metadata.get("run_id"):
                 raise DataError(f"{folder / 'metadata.json'}: no run_id")
-            row = check_row(read_json(folder / "leaderboard_row.json"), str(folder))
+            row = check_row(read_json(row_file), str(row_file))
+            run = run_from_row(row, "local", folder)
         except DataError as exc:
             catalog.problems.append(str(exc))
             continue
-        catalog.runs.append(run_from_row(row, "local", folder))
+        except Exception as exc:  # one unreadable folder must not hide the others
+            logger.exception("Cannot read run folder %s", folder)
+            catalog.problems.append(f"{folder}: cannot be read ({type(exc).__name__}: {exc})")
+            continue
+        found.append((run, folder))
+    catalog.problems.extend(tell_apart_shared_run_ids(found))
+    catalog.runs.extend(run for run, _ in found)
     catalog.sources.append(f"{len(catalog.runs)} run(s) in {results_dir}")
     if not catalog.runs and not catalog.problems:
-        catalog.problems.append(
+        catalog.hints.append(
             f"No runs in {results_dir}. Run `smoltrace-eval --output-format json "
             f"--output-dir {results_dir} ...` first, or press Load Sample Data."
         )
     return catalog
+
+
+def tell_apart_shared_run_ids(found: list[tuple[Run, Path]]) -> list[str]:
+    """Local run folders that share a run_id (e.g. `--run-id nightly` twice) all stay listed.
+
+    Each gets its folder name in its key and label, so every one can be opened; the returned
+    problem lines say so, since the Hub leaderboard, keyed by run_id, would keep only one of them.
+    """
+    by_id: dict[str, list[tuple[Run, Path]]] = defaultdict(list)
+    for run, folder in found:
+        by_id[run.key].append((run, folder))
+    problems = []
+    for run_id, group in by_id.items():
+        if len(group) < 2:
+            continue
+        for run, folder in group:
+            run.alias = folder.name
+            run.key = f"{run_id} [{folder.name}]"
+        problems.append(
+            f"{len(group)} run folders share run_id {run_id!r} "
+            f"({', '.join(folder.name for _, folder in group)}); each is listed with its folder "
+            "name, but on the Hub leaderboard the last one pushed would replace the others."
+        )
+    return problems
 
 
 HubLoader = Callable[[str, str | None], list[dict[str, Any]]]
@@ -232,7 +385,8 @@ def sample_runs() -> Catalog:
     catalog = Catalog()
     for name in SAMPLE_NAMES:
         try:
-            row = check_row(read_json(SAMPLE_DIR / f"leaderboard_{name}.json"), name)
+            path = SAMPLE_DIR / f"leaderboard_{name}.json"
+            row = check_row(read_json(path), str(path))
         except DataError as exc:
             catalog.problems.append(str(exc))
             continue
@@ -241,21 +395,38 @@ def sample_runs() -> Catalog:
         run.traces = Source("file", str(SAMPLE_DIR / f"traces_{name}.json"))
         run.metrics = Source("file", str(SAMPLE_DIR / f"metrics_{name}.json"))
         catalog.runs.append(run)
-    catalog.sources.append(f"{len(catalog.runs)} sample run(s)")
+    catalog.sources.append(f"{len(catalog.runs)} sample run(s) loaded by Load Sample Data")
     return catalog
 
 
 def merge(catalogs: Iterable[Catalog]) -> Catalog:
-    """Join catalogs; a run id seen twice (a local run also pushed to the Hub) is kept once."""
+    """Join catalogs, keeping every run under a key of its own.
+
+    Only a Hub leaderboard row whose run_id is also a local run folder's is dropped: it is that
+    local run, pushed. Any other clash of keys (a sample or Hub run named like a local one) gets
+    the run's origin added to its key, so each stays reachable.
+    """
     merged = Catalog()
-    seen: set[str] = set()
+    local_ids: set[str] = set()
+    keys: set[str] = set()
     for catalog in catalogs:
         merged.sources.extend(catalog.sources)
         merged.problems.extend(catalog.problems)
+        merged.hints.extend(catalog.hints)
         for run in catalog.runs:
-            if run.key not in seen:
-                seen.add(run.key)
-                merged.runs.append(run)
+            run_id = str(run.row.get("run_id"))
+            if run.origin == "hub" and run_id in local_ids:
+                logger.debug("Hub row of run %s is the local run of that id", run_id)
+                continue
+            if run.origin == "local":
+                local_ids.add(run_id)
+            if run.key in keys:
+                key, number = f"{run.key} ({run.origin})", 2
+                while key in keys:
+                    key, number = f"{run.key} ({run.origin} {number})", number + 1
+                run = replace(run, key=key)
+            keys.add(run.key)
+            merged.runs.append(run)
     return merged
 
 
@@ -354,19 +525,31 @@ def normalize_span(span: Any, where: str) -> dict[str, Any]:
     if not isinstance(span, dict):
         raise DataError(f"{where}: a span must be an object")
     required = ("span_id", "name", "start_time", "end_time")
-    missing = [name for name in required if span.get(name) is None]
-    if missing:
-        raise DataError(f"{where}: span lacks {', '.join(missing)}")
+    check_fields(span, SPAN_FIELD_TYPES, required, where, "span")
+    status = span.get("status") or {}
+    check_fields(status, {"code": STRING, "description": STRING}, (), where, "span status")
     attributes = from_json_text(span.get("attributes"), dict, "attributes", where)
     return {
         **span,
-        "start_time": int(span["start_time"]),
-        "end_time": int(span["end_time"]),
+        "start_time": nanos(span["start_time"], "start_time", where),
+        "end_time": nanos(span["end_time"], "end_time", where),
         "attributes": {k: v for k, v in attributes.items() if v is not None},
         "events": from_json_text(span.get("events"), list, "events", where),
         "resource": from_json_text(span.get("resource"), dict, "resource", where),
         "status": span.get("status") or {"code": "UNSET", "description": None},
     }
+
+
+def nanos(value: Any, name: str, where: str) -> int:
+    """A span time in ns: an integer, or integer text as some exports write int64 values."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    if not has_type(value, INTEGER):
+        raise DataError(
+            f"{where}: span: field {name!r} must be {INTEGER} (ns since the epoch), "
+            f"got {describe_value(value)}"
+        )
+    return int(value)
 
 
 class DataStore:
@@ -408,7 +591,8 @@ class DataStore:
         return merge([self.catalog, self.samples]) if with_samples else self.catalog
 
     def find(self, key: str | None) -> Run | None:
-        return self.catalog.get(key) or self.samples.get(key)
+        """The run of a key shown by `view` (keys of samples may be made unique by the merge)."""
+        return self.view(with_samples=True).get(key)
 
     def _cached(self, source: Source, parse: Callable[[Any, str], Any]) -> Any:
         stamp = 0.0
@@ -425,7 +609,15 @@ class DataStore:
             raw = read_json(Path(source.location))
         else:
             raw = self.hub_loader(source.location, self.token)
-        value = parse(raw, source.describe())
+        try:
+            value = parse(raw, source.describe())
+        except DataError:
+            raise
+        except Exception as exc:  # a case the checks missed: still a message naming the file
+            logger.exception("Cannot parse %s", source.describe())
+            raise DataError(
+                f"{source.describe()}: unexpected content ({type(exc).__name__}: {exc})"
+            ) from exc
         with self._lock:
             self._cache[key] = value
         return value
@@ -456,9 +648,7 @@ def parse_results(raw: Any, where: str) -> list[dict[str, Any]]:
     for index, row in enumerate(raw):
         if not isinstance(row, dict):
             raise DataError(f"{where}: row {index} is not an object")
-        missing = [name for name in REQUIRED_RESULT_FIELDS if name not in row]
-        if missing:
-            raise DataError(f"{where}: row {index} lacks {', '.join(missing)}")
+        check_fields(row, RESULT_FIELD_TYPES, REQUIRED_RESULT_FIELDS, where, f"row {index}")
     return sorted(raw, key=lambda row: row.get("test_index") or 0)
 
 
@@ -469,6 +659,7 @@ def parse_traces(raw: Any, where: str) -> list[dict[str, Any]]:
     for index, trace in enumerate(raw):
         if not isinstance(trace, dict) or not isinstance(trace.get("spans"), list):
             raise DataError(f"{where}: trace {index} has no spans list")
+        check_fields(trace, TRACE_FIELD_TYPES, (), where, f"trace {index}")
         spans = [normalize_span(span, f"{where}: trace {index}") for span in trace["spans"]]
         traces.append({**trace, "spans": sorted(spans, key=lambda s: s["start_time"])})
     return traces
@@ -483,10 +674,18 @@ def parse_metric_rows(raw: Any, where: str) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
         raise DataError(f"{where}: expected metrics rows")
     rows = []
-    for row in raw:
+    for index, row in enumerate(raw):
         if not isinstance(row, dict) or row.get("timestamp_unix_nano") is None:
             raise DataError(f"{where}: a metrics row lacks timestamp_unix_nano")
-        rows.append({name: row.get(name) for name in METRIC_ROW_COLUMNS})
+        check_fields(row, METRIC_ROW_TYPES, (), where, f"metrics row {index}")
+        stamp = row["timestamp_unix_nano"]
+        if not (isinstance(stamp, str) and stamp.isdigit()) and not has_type(stamp, INTEGER):
+            raise DataError(
+                f"{where}: metrics row {index}: field 'timestamp_unix_nano' must be "
+                f"ns since the epoch, got {describe_value(stamp)}"
+            )
+        kept = {name: row.get(name) for name in METRIC_ROW_COLUMNS}
+        rows.append({**kept, "timestamp_unix_nano": str(int(stamp))})
     return sorted(rows, key=lambda r: (int(r["timestamp_unix_nano"]), r["gpu_id"] or ""))
 
 

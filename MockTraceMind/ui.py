@@ -28,6 +28,7 @@ CSS = """
 .mt-card-caption { font-size: 0.8rem; color: var(--body-text-color-subdued); }
 .mt-notice { border-left: 4px solid #f59e0b; background: #fffbeb; color: #78350f;
   padding: 12px 16px; border-radius: 6px; }
+.mt-hint { color: var(--body-text-color-subdued); padding: 8px 2px; }
 .mt-problems { border-left: 4px solid #ef4444; background: #fef2f2; color: #7f1d1d;
   padding: 8px 14px; border-radius: 6px; }
 .wf { font-size: 0.85rem; border: 1px solid var(--border-color-primary); border-radius: 8px;
@@ -76,8 +77,8 @@ element.addEventListener('keydown', (event) => {
 class GpuPanel:
     """Summary cards and one time-series plot per GPU metric; shared with the seed's GPU page."""
 
-    def __init__(self) -> None:
-        self.info = gr.HTML(elem_id="mt-gpu-info")
+    def __init__(self, hint: str = "") -> None:
+        self.info = gr.HTML(hint, elem_id="mt-gpu-info")
         self.plots: list[gr.Plot] = []
         for start in range(0, len(views.GPU_PANELS), 2):
             with gr.Row():
@@ -178,7 +179,7 @@ def build_app(store: DataStore) -> gr.Blocks:
                 span_json = gr.JSON(label="Span attributes", elem_id="mt-span-json", max_height=480)
             with gr.Tab("GPU metrics", id="gpu") as gpu_tab:
                 gpu_select = gr.Dropdown(label="Run", choices=[], elem_id="mt-gpu-select")
-                gpu = GpuPanel()
+                gpu = GpuPanel(hint=views.gpu_hint())
 
         def leaderboard_value(
             samples: bool,
@@ -189,7 +190,7 @@ def build_app(store: DataStore) -> gr.Blocks:
             desc: bool,
         ) -> Any:
             chosen = views.filter_runs(runs(samples), models, providers, agents)
-            return views.leaderboard_frame(views.sort_runs(chosen, sort, desc))
+            return views.leaderboard_table(views.sort_runs(chosen, sort, desc))
 
         filters = [model_filter, provider_filter, agent_filter, sort_by, descending]
 
@@ -219,7 +220,7 @@ def build_app(store: DataStore) -> gr.Blocks:
         def gpu_outputs(key: str | None) -> dict[Any, Any]:
             run = store.find(key)
             if run is None:
-                return gpu.show("", [])
+                return gpu.show(views.gpu_hint(), [])
             try:
                 rows = store.metric_rows(run)
             except DataError as exc:
@@ -242,7 +243,7 @@ def build_app(store: DataStore) -> gr.Blocks:
                 out.update(
                     {
                         run_message: f"**Error:** {exc}",
-                        tasks: views.task_frame([], False),
+                        tasks: views.task_table([], False),
                         trace_select: gr.Dropdown(choices=[], value=None),
                     }
                 )
@@ -251,7 +252,7 @@ def build_app(store: DataStore) -> gr.Blocks:
             out.update(
                 {
                     run_message: f"{len(results)} task(s), {failures} failed.",
-                    tasks: views.task_frame(results, task_mode == FAILURES_ONLY),
+                    tasks: views.task_table(results, task_mode == FAILURES_ONLY),
                     trace_select: gr.Dropdown(choices=views.task_choices(results), value=None),
                 }
             )

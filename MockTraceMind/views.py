@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pandas as pd
@@ -25,7 +26,7 @@ LEADERBOARD_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("Tests", "total_tests", 60),
     ("Avg steps", "avg_steps", 70),
     ("Tokens", "total_tokens", 80),
-    ("Cost (USD)", "total_cost_usd", 85),
+    ("Cost", "total_cost_usd", 95),
     ("CO2 (g)", "co2_emissions_g", 70),
     ("Duration (s)", "total_duration_ms", 85),
     ("GPU util avg %", "gpu_utilization_avg", 80),
@@ -39,7 +40,7 @@ LEADERBOARD_COLUMNS: tuple[tuple[str, str, int], ...] = (
 SORT_CHOICES: dict[str, str] = {
     "Success %": "success_rate",
     "Tokens": "total_tokens",
-    "Cost (USD)": "total_cost_usd",
+    "Cost": "total_cost_usd",
     "CO2 (g)": "co2_emissions_g",
     "Duration (s)": "total_duration_ms",
     "GPU util avg %": "gpu_utilization_avg",
@@ -56,7 +57,7 @@ TASK_COLUMNS: tuple[tuple[str, int], ...] = (
     ("Tools used", 170),
     ("Steps", 60),
     ("Tokens", 75),
-    ("Cost (USD)", 90),
+    ("Cost", 90),
     ("Time (ms)", 90),
     ("Error", 260),
     ("Case", 230),
@@ -107,10 +108,40 @@ def fmt_duration(nanos: float) -> str:
 
 
 def fmt_cost(value: Any) -> str:
-    """USD with enough decimals for sub-cent API costs; None means unpriced, not free."""
-    if value is None:
-        return "unpriced"
-    return fmt_number(float(value), 2 if value == 0 or value >= 1 else 6, "USD")
+    """USD a person can read: cents from $1 up, else 4 significant digits ($4.395e-05), so
+    sub-cent API costs neither round to $0.00 nor show float noise. Null is unpriced: "n/a"."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if value == 0:
+        return "$0.00"
+    return f"${value:,.2f}" if abs(value) >= 1 else f"${value:.4g}"
+
+
+def cell_text(value: Any) -> str:
+    """A table cell's text: blank for null, whole floats without ".0", else 6 significant digits."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.6g}"
+    return str(value)
+
+
+def table_value(
+    headers: Sequence[str], rows: list[list[Any]], formats: dict[str, Callable[[Any], str]]
+) -> dict[str, Any]:
+    """A Gradio Dataframe value whose cells keep their raw values (row selection reads the run
+    key or task uid from them) but show formatted text: `formats` per column, else `cell_text`."""
+    display = [
+        [formats.get(header, cell_text)(value) for header, value in zip(headers, row, strict=True)]
+        for row in rows
+    ]
+    return {
+        "headers": list(headers),
+        "data": rows,
+        "metadata": {"display_value": display, "styling": None},
+    }
 
 
 def distinct(runs: Iterable[Run], field_name: str) -> list[str]:
@@ -142,8 +173,15 @@ def sort_runs(runs: list[Run], sort_by: str, descending: bool) -> list[Run]:
     field_name = SORT_CHOICES.get(sort_by, "success_rate")
     present = [run for run in runs if run.row.get(field_name) is not None]
     absent = [run for run in runs if run.row.get(field_name) is None]
-    present.sort(key=lambda run: run.row[field_name], reverse=descending)
+    present.sort(key=lambda run: sort_key(run.row[field_name]), reverse=descending)
     return present + absent
+
+
+def sort_key(value: Any) -> tuple[int, float, str]:
+    """Numbers by value, then anything else by its text: a stray type cannot break the sort."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (0, float(value), "")
+    return (1, 0.0, str(value))
 
 
 def leaderboard_cell(run: Run, field_name: str) -> Any:
@@ -159,14 +197,29 @@ def leaderboard_cell(run: Run, field_name: str) -> Any:
     return value
 
 
+LEADERBOARD_HEADERS = [header for header, _, _ in LEADERBOARD_COLUMNS]
+
+
+def leaderboard_rows(runs: list[Run]) -> list[list[Any]]:
+    return [[leaderboard_cell(run, name) for _, name, _ in LEADERBOARD_COLUMNS] for run in runs]
+
+
 def leaderboard_frame(runs: list[Run]) -> pd.DataFrame:
-    rows = [[leaderboard_cell(run, name) for _, name, _ in LEADERBOARD_COLUMNS] for run in runs]
-    return pd.DataFrame(rows, columns=[header for header, _, _ in LEADERBOARD_COLUMNS])
+    return pd.DataFrame(leaderboard_rows(runs), columns=LEADERBOARD_HEADERS)
+
+
+def leaderboard_table(runs: list[Run]) -> dict[str, Any]:
+    """The leaderboard as the dashboard's Dataframe shows it (costs formatted, null cost n/a)."""
+    return table_value(LEADERBOARD_HEADERS, leaderboard_rows(runs), {"Cost": fmt_cost})
 
 
 def status_markdown(catalog: Catalog) -> str:
-    """Where the runs came from, and every problem met on the way (bad files, empty folder)."""
+    """Where the runs came from, what to do when nothing was found, and every problem met."""
     text = "Showing " + ("; ".join(catalog.sources) or "no data source") + "."
+    if catalog.hints and not catalog.runs:
+        text += "\n\n" + "".join(
+            f'<div class="mt-notice">{esc(hint)}</div>' for hint in catalog.hints
+        )
     if catalog.problems:
         items = "".join(f"<li>{esc(problem)}</li>" for problem in catalog.problems)
         text += f'\n\n<div class="mt-problems"><b>Problems found</b><ul>{items}</ul></div>'
@@ -216,7 +269,19 @@ def run_cards(run: Run) -> str:
     )
 
 
+TASK_HEADERS = [header for header, _ in TASK_COLUMNS]
+
+
 def task_frame(results: list[dict[str, Any]], failures_only: bool) -> pd.DataFrame:
+    return pd.DataFrame(task_rows(results, failures_only), columns=TASK_HEADERS)
+
+
+def task_table(results: list[dict[str, Any]], failures_only: bool) -> dict[str, Any]:
+    """The run's task table as the dashboard shows it (costs formatted, null cost n/a)."""
+    return table_value(TASK_HEADERS, task_rows(results, failures_only), {"Cost": fmt_cost})
+
+
+def task_rows(results: list[dict[str, Any]], failures_only: bool) -> list[list[Any]]:
     rows = []
     for result in results:
         if failures_only and result.get("success"):
@@ -237,7 +302,7 @@ def task_frame(results: list[dict[str, Any]], failures_only: bool) -> pd.DataFra
                 result.get("test_case_uid"),
             ]
         )
-    return pd.DataFrame(rows, columns=[header for header, _ in TASK_COLUMNS])
+    return rows
 
 
 def task_choices(results: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -345,8 +410,8 @@ def waterfall_html(trace: dict[str, Any], selected: str | None = None) -> str:
         if tokens is not None:
             meta += f" · {fmt_number(tokens)} tok"
         cost = (span.get("attributes") or {}).get("gen_ai.usage.cost.total")
-        if isinstance(cost, (int, float)):
-            meta += " · $" + (f"{cost:.6f}".rstrip("0").rstrip(".") or "0")
+        if isinstance(cost, (int, float)) and not isinstance(cost, bool):
+            meta += " · " + fmt_cost(cost)
         rows.append(
             f'<div class="wf-row{" wf-error" if failed else ""}'
             f'{" selected" if span["span_id"] == selected else ""}" role="button" tabindex="0"'
@@ -495,6 +560,14 @@ def gpu_cards(rows: list[dict[str, Any]]) -> str:
                 caption += f" of {fmt_number(float(max(totals)), 0)} MiB"
         cards.append((title, value, caption))
     return stat_cards(cards)
+
+
+def gpu_hint() -> str:
+    """Shown on the GPU tab until a run is chosen, instead of an empty panel."""
+    return (
+        '<div class="mt-hint">Choose a run above, or open one from the leaderboard, to see its '
+        "GPU metrics.</div>"
+    )
 
 
 def no_gpu_message(run: Run) -> str:

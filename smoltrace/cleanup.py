@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from .cli import OneLineErrorParser
 from .errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -124,22 +125,16 @@ def run_was_traced(results_repo: str, hf_token: str) -> bool | None:
 
     None when that cannot be read; such a run is then kept (never deleted on a guess).
     """
-    from huggingface_hub import DatasetCard
-
-    from .outputs.hub import describe_error
+    from .outputs.hub import describe_error, read_smoltrace_block
 
     api = _api(hf_token)
     try:
+        block = read_smoltrace_block(api, results_repo) or {}
+        if "otel_enabled" in block:
+            return bool(block["otel_enabled"])
         # A throw-away cache: these files are read once.
         with tempfile.TemporaryDirectory(prefix="smoltrace-cleanup-") as cache:
             files = api.list_repo_files(results_repo, repo_type="dataset")
-            if "README.md" in files:
-                readme = api.hf_hub_download(
-                    results_repo, "README.md", repo_type="dataset", cache_dir=cache
-                )
-                block = DatasetCard.load(readme).data.to_dict().get("smoltrace") or {}
-                if "otel_enabled" in block:
-                    return bool(block["otel_enabled"])
             return _trace_ids_present(api, results_repo, files, cache)
     except Exception as exc:
         reason = describe_error(exc, hf_token)
@@ -223,7 +218,7 @@ def delete_datasets(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="smoltrace-cleanup",
         description=(
             "Delete smoltrace run datasets (results, traces, metrics) from your Hugging Face "
@@ -271,7 +266,7 @@ def cleanup(args: argparse.Namespace) -> int:
 
     older_than = parse_older_than(args.older_than) if args.older_than is not None else None
     token = resolve_token(args.hf_token_file, args.token, flag_name="--token") or ""
-    user = require_hf_user(token)
+    user = require_hf_user(token, write=args.no_dry_run)
     runs = group_datasets_by_run(discover_smoltrace_datasets(user, token))
     print(f"Logged in as {user}: {len(runs)} smoltrace run(s) in the namespace.")
     if args.incomplete_only:

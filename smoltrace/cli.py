@@ -7,21 +7,41 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import NoReturn
 
 from . import __version__
 
 DEFAULT_OUTPUT_DIR = "./smoltrace_results"
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """A parser whose usage errors are one line (problem + where to look), exit code 2.
+
+    argparse's default prints the whole usage block first, which buries the actual problem.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each flag's default, except for switches, flags without one, and help that says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False, True) or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="smoltrace-eval",
         description=(
             "Evaluate a smolagents ToolCallingAgent and/or CodeAgent on a task dataset, with optional "
             "OpenTelemetry traces and GPU metrics, and save the results locally or to the Hugging Face Hub. "
             "Offline demo: smoltrace-eval --provider mock --model oracle --output-format json"
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=DefaultsHelpFormatter,
         allow_abbrev=False,
     )
     add = parser.add_argument
@@ -156,7 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="private",
         action="store_true",
         default=True,
-        help="Hub datasets are private",
+        help="Hub datasets are private (the default)",
     )
     visibility.add_argument(
         "--public", dest="private", action="store_false", help="Publish Hub datasets publicly"

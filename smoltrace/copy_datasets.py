@@ -14,6 +14,7 @@ import logging
 import sys
 from typing import Any
 
+from .cli import OneLineErrorParser
 from .errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ def copy_suite(token: str, suite: str, repo_id: str, *, private: bool) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     choices = suite_choices()
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         prog="smoltrace-copy-datasets",
         description=(
             "Copy smoltrace's built-in task suites ("

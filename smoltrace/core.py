@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,7 @@ from .errors import ConfigError
 from .models import build_model, check_provider, parse_model_args
 from .otel import setup_inmemory_otel
 from .outputs.naming import RUN_ID_PATTERN
+from .redaction import RedactingFilter
 from .runner import TaskRecord, run_tasks, test_case_uid
 from .tasks import DEFAULT_DATASET, DIFFICULTIES, TaskSet, filter_tasks, load_tasks, validate_tasks
 from .telemetry import extract_metrics, extract_traces, finish_otel, link_results_to_traces
@@ -67,6 +69,13 @@ def effective_workers(provider: str, requested: int, mcp_server_url: Any) -> int
     return requested
 
 
+def normalize_agent_types(agent_types: str | list[str]) -> list[str]:
+    """`"both"`, `"tool"`, `["tool", "code"]`, `["both"]` → the agent types to run, in order."""
+    names = [agent_types] if isinstance(agent_types, str) else list(agent_types)
+    expanded = [t for name in names for t in (("tool", "code") if name == "both" else (name,))]
+    return list(dict.fromkeys(expanded))
+
+
 def validate_inputs(
     *,
     model_name: str,
@@ -79,13 +88,17 @@ def validate_inputs(
     enable_tools: list[str] | None,
     api_base: str | None,
     max_steps: int,
+    hf_inference_provider: str | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Check every input that needs no I/O; returns (run_id, model_args as a dict)."""
     if not model_name:
         raise ConfigError("no model given; pass --model")
     bad = [a for a in agent_types if a not in AGENT_TYPES]
     if bad or not agent_types:
-        raise ConfigError(f"invalid agent type(s) {bad or agent_types}; use tool, code or both")
+        raise ConfigError(
+            f"invalid agent type(s) {', '.join(map(repr, bad)) or 'none given'}; "
+            "use tool, code or both"
+        )
     if test_subset is not None and test_subset not in DIFFICULTIES:
         raise ConfigError(
             f"invalid difficulty '{test_subset}'; use one of {', '.join(DIFFICULTIES)}"
@@ -96,7 +109,7 @@ def validate_inputs(
         raise ConfigError(f"--parallel-workers must be at least 1, got {parallel_workers}")
     validate_tool_names(enable_tools)
     args = model_args if isinstance(model_args, dict) else parse_model_args(model_args)
-    check_provider(provider, model_name, api_base)
+    check_provider(provider, model_name, api_base, hf_inference_provider)
     return validate_run_id(run_id), args
 
 
@@ -136,6 +149,7 @@ def run_evaluation(
     """
     if debug:
         logging.getLogger("smoltrace").setLevel(logging.DEBUG)
+    agent_types = normalize_agent_types(agent_types)
     run_id, args = validate_inputs(
         model_name=model_name,
         agent_types=agent_types,
@@ -147,6 +161,7 @@ def run_evaluation(
         enable_tools=enable_tools,
         api_base=api_base,
         max_steps=max_steps,
+        hf_inference_provider=hf_inference_provider,
     )
     if task_set is not None:  # given by the caller: validate (cheap) rather than trust
         task_set = TaskSet(
@@ -155,18 +170,9 @@ def run_evaluation(
     tasks = task_set or load_tasks(dataset_name, split, dataset_revision)
     if mcp_server_url:
         raise ConfigError("MCP servers are not supported in this version; remove --mcp-server-url")
+    selection = {a: filter_tasks(tasks.tasks, a, test_subset) for a in agent_types}
+    require_tasks(selection, tasks, test_subset)
     workers = effective_workers(provider, parallel_workers, mcp_server_url)
-    otel = setup_inmemory_otel(enable_otel, "smoltrace-eval", run_id, enable_gpu_metrics)
-    tracer = otel[0]
-
-    shared_model: list[Any] = []
-
-    def make_model() -> Any:
-        if workers > 1:
-            return _build_model()
-        if not shared_model:
-            shared_model.append(_build_model())
-        return shared_model[0]
 
     def _build_model() -> Any:
         return build_model(
@@ -179,11 +185,28 @@ def run_evaluation(
             tasks=tasks.tasks,
         )
 
+    # Built now, so a model that cannot load is one clear error before any task runs. One worker
+    # shares it across agent types; with several, it serves the first agent built.
+    spare_models = [load_model(_build_model, provider, model_name)]
+    spare_lock = threading.Lock()
+
+    def make_model() -> Any:
+        if workers == 1:
+            return spare_models[0]
+        with spare_lock:
+            if spare_models:
+                return spare_models.pop()
+        return _build_model()
+
+    otel = setup_inmemory_otel(enable_otel, "smoltrace-eval", run_id, enable_gpu_metrics)
+    tracer = otel[0]
+    record_done = _progress_reporter(sum(map(len, selection.values())), on_record, verbose)
+    restore_logging = _show_progress_logs(verbose)
+
     all_results: dict[str, list[TaskRecord]] = {"tool": [], "code": []}
     offset = 0
     try:
-        for agent_type in agent_types:
-            selected = filter_tasks(tasks.tasks, agent_type, test_subset)
+        for agent_type, selected in selection.items():
             logger.info(
                 "Running %d %s-agent tasks with %d worker(s)", len(selected), agent_type, workers
             )
@@ -210,17 +233,98 @@ def run_evaluation(
                 workers=workers,
                 index_offset=offset,
                 tracer=tracer,
-                on_record=on_record,
+                on_record=record_done,
             )
             offset += len(selected)
+        for agent_type in agent_types:
+            records = all_results[agent_type]
+            passed = sum(1 for r in records if r["success"])
+            percent = 100 * passed / len(records) if records else 0.0
+            _report(
+                verbose, "%s: %d/%d (%.1f%%)", agent_type.upper(), passed, len(records), percent
+            )
     finally:
         finish_otel(otel)
+        restore_logging()
     span_exporter, metric_exporter, aggregator = otel[2], otel[3], otel[4]
     trace_data = extract_traces(span_exporter, run_id) if span_exporter is not None else []
     metric_data = extract_metrics(metric_exporter, aggregator, trace_data, all_results, run_id)
     link_results_to_traces(all_results, trace_data)
-    for agent_type in agent_types:
-        records = all_results[agent_type]
-        passed = sum(1 for r in records if r["success"])
-        logger.info("%s: %d/%d passed", agent_type.upper(), passed, len(records))
     return all_results, trace_data, metric_data, tasks.source, run_id
+
+
+def require_tasks(
+    selection: dict[str, list[TaskRecord]], tasks: TaskSet, difficulty: str | None
+) -> None:
+    """An empty selection is a mistake (wrong file, filter or agent type), not a 0/0 success."""
+    if any(selection.values()):
+        return
+    filters = f"agent type {' and '.join(selection)}" + (
+        f", difficulty {difficulty}" if difficulty else ""
+    )
+    raise ConfigError(
+        f"no tasks to run: {tasks.source} has {len(tasks.tasks)} task(s) and none match "
+        f"{filters}; change the filters or the dataset"
+    )
+
+
+def load_model(build: Callable[[], Any], provider: str, model_name: str) -> Any:
+    """`build()`, with a failure (missing path, unknown repo, no memory) as one ConfigError."""
+    try:
+        return build()
+    except ConfigError:
+        raise
+    except Exception as exc:
+        logger.debug("model load failed", exc_info=True)
+        first_line = (str(exc).strip().splitlines() or [""])[0]
+        raise ConfigError(
+            f"could not load model '{model_name}' with provider {provider}: "
+            f"{type(exc).__name__}: {first_line}"
+        ) from None
+
+
+def _report(verbose: bool, message: str, *args: Any) -> None:
+    """Progress lines: INFO when `verbose`, DEBUG otherwise."""
+    logger.log(logging.INFO if verbose else logging.DEBUG, message, *args)
+
+
+def _show_progress_logs(verbose: bool) -> Callable[[], None]:
+    """With `verbose` and no logging set up (a notebook, a script), show smoltrace's INFO lines.
+
+    Where the application configured logging (the CLI does), its choice stands. Returns the undo.
+    """
+    package = logging.getLogger("smoltrace")
+    if not verbose or logging.getLogger().handlers or package.handlers:
+        return lambda: None
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(RedactingFilter())
+    level = package.level
+    package.addHandler(handler)
+    package.setLevel(logging.INFO if level in (logging.NOTSET, logging.WARNING) else level)
+
+    def restore() -> None:
+        package.removeHandler(handler)
+        package.setLevel(level)
+
+    return restore
+
+
+def _progress_reporter(
+    total: int, on_record: Callable[[TaskRecord], None] | None, verbose: bool
+) -> Callable[[TaskRecord], None]:
+    """The per-task callback: the caller's `on_record`, then a one-line progress log."""
+    done = 0
+    lock = threading.Lock()
+
+    def record_done(record: TaskRecord) -> None:
+        nonlocal done
+        if on_record is not None:
+            on_record(record)
+        with lock:
+            done += 1
+            count = done
+        outcome = "PASS" if record["success"] else "FAIL"
+        _report(verbose, "[%d/%d] %s %s", count, total, outcome, record["test_case_uid"])
+
+    return record_done

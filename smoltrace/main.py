@@ -48,7 +48,7 @@ class _Plan:
 def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
     """All checks that need no model call; raises ConfigError on the first problem."""
     from .agents import load_prompt_config
-    from .core import validate_inputs
+    from .core import require_tasks, validate_inputs
     from .outputs.leaderboard import normalize_purpose
     from .tasks import load_tasks
 
@@ -64,15 +64,22 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
         enable_tools=args.enable_tools,
         api_base=args.api_base,
         max_steps=args.max_steps,
+        hf_inference_provider=args.hf_inference_provider,
     )
     normalize_purpose(args.purpose)
+    _check_output_dir(args.output_dir)
     if args.working_directory and not Path(args.working_directory).is_dir():
         raise ConfigError(f"--working-directory {args.working_directory} is not an existing folder")
     if args.mcp_server_url:
         raise ConfigError("MCP servers are not supported in this version; remove --mcp-server-url")
     prompt_config = load_prompt_config(args.prompt_yml)
     output_format, token = _output_target(args, console)
-    task_set = load_tasks(args.dataset_name, args.split, args.dataset_revision)
+    task_set = load_tasks(
+        args.dataset_name, args.split, args.dataset_revision, token=token or _dataset_token(args)
+    )
+    selection = {a: _selected(task_set.tasks, a, args.difficulty) for a in agent_types}
+    require_tasks(selection, task_set, args.difficulty)
+    _warn_unreachable_tools(selection, args.enable_tools)
     from .models import LOCAL_PROVIDERS
 
     gpu = bool(
@@ -83,6 +90,50 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
     return _Plan(
         output_format, token, run_id, model_args, agent_types, prompt_config, task_set, gpu
     )
+
+
+def _warn_unreachable_tools(
+    selection: dict[str, list[dict[str, Any]]], enabled: list[str] | None
+) -> None:
+    """A task expecting a tool this run does not provide can never pass: say so up front."""
+    from .tools import tool_names
+
+    available = tool_names(enabled)
+    for task in {t["id"]: t for tasks in selection.values() for t in tasks}.values():
+        expected = task.get("expected_tool")
+        if expected and expected != "multiple" and expected not in available:
+            logger.warning(
+                "Task %s expects tool '%s', which this run does not provide (%s): it cannot pass",
+                task["id"],
+                expected,
+                ", ".join(sorted(available)),
+            )
+
+
+def _token_option(args: argparse.Namespace) -> str:
+    """The token flag a retry command needs to find the same token (never the token itself)."""
+    return f" --hf-token-file {args.hf_token_file}" if args.hf_token_file else ""
+
+
+def _dataset_token(args: argparse.Namespace) -> str | None:
+    """With --output-format json a token file still serves to read a private task dataset."""
+    if not args.hf_token_file:
+        return None
+    from .outputs.hub import resolve_token
+
+    token = resolve_token(args.hf_token_file, None)
+    register_secret(token)
+    return token
+
+
+def _check_output_dir(output_dir: str) -> None:
+    """The run folder must be creatable there: its nearest existing ancestor is a writable folder."""
+    path = Path(output_dir).absolute()
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"--output-dir {output_dir}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ConfigError(f"--output-dir {output_dir}: {existing} is not writable; choose another")
 
 
 def _output_target(args: argparse.Namespace, console: RunConsole) -> tuple[str, str | None]:
@@ -122,7 +173,9 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
     if plan.output_format == "hub":
         from .outputs.hub import require_hf_user
 
-        user = require_hf_user(plan.token)
+        user = require_hf_user(
+            plan.token, alternative=" (or --output-format json to save results locally)"
+        )
         results_repo, traces_repo, metrics_repo, board_repo = generate_dataset_names(
             user, timestamp
         )
@@ -185,6 +238,9 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
             task_set=plan.task_set,
             on_record=on_record,
         )
+    except ConfigError:  # e.g. the model would not load: nothing ran, so nothing is kept
+        folder.discard_if_empty()
+        raise
     finally:
         console.stop_progress()
 
@@ -241,7 +297,9 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
     if plan.output_format == "hub":
         from .outputs.hub import publish_run_folder
 
-        outcome.hub_datasets = publish_run_folder(folder.path, plan.token, private=args.private)
+        outcome.hub_datasets = publish_run_folder(
+            folder.path, plan.token, private=args.private, retry_options=_token_option(args)
+        )
         for kind, repo in outcome.hub_datasets.items():
             console.info(
                 f"[{kind.upper()}] {os.environ.get('HF_ENDPOINT', 'https://huggingface.co')}/datasets/{repo}"
@@ -266,13 +324,16 @@ def _push_only(args: argparse.Namespace, console: RunConsole) -> int:
     token = resolve_token(args.hf_token_file, args.hf_token)
     register_secret(token)
     require_hf_user(token)
-    pushed = publish_run_folder(folder, token, private=args.private)
+    pushed = publish_run_folder(
+        folder, token, private=args.private, retry_options=_token_option(args)
+    )
     console.final(f"[SUCCESS] Uploaded {folder} to the Hub: {', '.join(pushed.values())}")
     return 0
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    """Run the CLI command; exit codes: 0 done, 1 upload failed, 2 bad input, 130 interrupted."""
+    """Run the CLI command; exit codes: 0 done, 1 upload failed or every task errored, 2 bad input,
+    130 interrupted."""
     console = RunConsole(quiet=args.quiet, debug=args.debug)
     try:
         if args.push_only:
@@ -292,6 +353,14 @@ def run_cli(args: argparse.Namespace) -> int:
     where = (
         ", ".join(outcome.hub_datasets.values()) if outcome.hub_datasets else str(outcome.folder)
     )
+    if rows and all(r.get("error") for r in rows):
+        # Nothing was evaluated: a key, endpoint or model problem, not a 0% score.
+        first = (str(rows[0]["error"]).splitlines() or [""])[0][:300]
+        console.error(
+            f"every task failed with an error (first: {first}); "
+            f"check the model, endpoint and key. Outputs: {where}"
+        )
+        return 1
     console.final(
         f"[SUCCESS] Evaluation complete: {passed}/{len(rows)} passed "
         f"({100 * passed / len(rows) if rows else 0:.1f}%); run {outcome.run_id}; results in {where}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
@@ -50,8 +51,10 @@ def ollama_base(api_base: str | None) -> str:
     return base.rstrip("/")
 
 
-def check_provider(provider: str, model_id: str, api_base: str | None) -> None:
-    """Fail fast on an unknown provider or a missing credential, naming what to set."""
+def check_provider(
+    provider: str, model_id: str, api_base: str | None, hf_inference_provider: str | None = None
+) -> None:
+    """Fail fast on an unknown provider, model id or backend, or a missing credential."""
     if provider not in PROVIDERS:
         raise ConfigError(f"unknown provider '{provider}'; use one of {', '.join(PROVIDERS)}")
     if provider == "mock":
@@ -61,9 +64,18 @@ def check_provider(provider: str, model_id: str, api_base: str | None) -> None:
             raise ConfigError(
                 f"unknown mock model '{model_id}'; the mock provider offers: {', '.join(MOCK_MODELS)}"
             )
-    elif provider == "litellm" and not api_base:
-        import litellm
-
+    elif provider == "litellm":
+        litellm = quiet_litellm()
+        try:
+            litellm.get_llm_provider(model_id, api_base=api_base)
+        except Exception:  # litellm raises BadRequestError when it cannot tell the provider
+            raise ConfigError(
+                f"litellm cannot tell which provider serves model '{model_id}'; use a litellm "
+                "model id such as openai/gpt-4o-mini or anthropic/claude-3-5-haiku-latest "
+                "(openai/NAME for an OpenAI-compatible --api-base)"
+            ) from None
+        if api_base:
+            return
         env = litellm.validate_environment(model=model_id)
         missing = env.get("missing_keys") or []
         if missing:
@@ -72,11 +84,41 @@ def check_provider(provider: str, model_id: str, api_base: str | None) -> None:
                 f"{'it' if len(missing) == 1 else 'them'}, or pass --api-base for a server that "
                 "needs no key"
             )
-    elif provider == "inference" and not (os.environ.get("HF_TOKEN") or api_base):
+    elif provider == "transformers" and model_id.startswith(("/", ".", "~")):
+        path = Path(model_id).expanduser()
+        if not path.is_dir():
+            raise ConfigError(
+                f"model folder not found: {model_id}; pass a folder holding a transformers "
+                "model (config.json, weights, tokenizer) or a Hub model id"
+            )
+    elif provider == "inference":
+        check_inference_provider(hf_inference_provider)
+        if not (os.environ.get("HF_TOKEN") or api_base):
+            raise ConfigError(
+                "the inference provider needs HF_TOKEN in the environment (a token allowed to "
+                "call Inference Providers)"
+            )
+
+
+def check_inference_provider(name: str | None) -> None:
+    """An unknown `--hf-inference-provider` would fail every task; say so before the run."""
+    if name is None:
+        return
+    from huggingface_hub.inference._providers import PROVIDERS as HF_PROVIDERS
+
+    known = sorted(["auto", *HF_PROVIDERS])
+    if name not in known:
         raise ConfigError(
-            "the inference provider needs HF_TOKEN in the environment (a token allowed to call "
-            "Inference Providers)"
+            f"unknown --hf-inference-provider '{name}'; use one of {', '.join(known)}"
         )
+
+
+def quiet_litellm() -> Any:
+    """litellm, told not to print its provider-list banner to stdout on every failed call."""
+    import litellm
+
+    litellm.suppress_debug_info = True
+    return litellm
 
 
 def build_model(
@@ -95,6 +137,8 @@ def build_model(
         from .mock import OracleModel
 
         return OracleModel(tasks or [], model_id=model_id, **kwargs)
+    if provider in ("litellm", "ollama"):
+        quiet_litellm()
     if provider == "litellm":
         from smolagents import LiteLLMModel
 

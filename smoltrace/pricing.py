@@ -11,6 +11,11 @@ import threading
 from typing import Any
 
 FREE_PROVIDERS = ("mock",)
+# Local models have no API price, even when their name matches a hosted model in the table.
+UNPRICED_PROVIDERS = ("transformers", "ollama")
+# Costs are kept to 10 decimals: exact for any real bill, free of float noise (4.395e-05, not
+# 4.394999999999e-05), and a one-call cost of a cheap model keeps its significant digits.
+COST_DIGITS = 10
 _lock = threading.Lock()
 
 
@@ -33,7 +38,7 @@ def price(
     """Cost in USD of `prompt_tokens` in and `completion_tokens` out, or None when unknown."""
     if provider in FREE_PROVIDERS:
         return 0.0
-    if not is_priced(model_id):
+    if provider in UNPRICED_PROVIDERS or not is_priced(model_id):
         return None
     usage = {
         "prompt_tokens": prompt_tokens,
@@ -42,4 +47,4 @@ def price(
     }
     with _lock:
         cost = _calculator().calculate_granular_cost(model=model_id, usage=usage, call_type="chat")
-    return float(cost["total"])
+    return round(float(cost["total"]), COST_DIGITS)

@@ -162,11 +162,8 @@ def _execute(
     if error:
         scores["success"] = False
     prompt_tokens, completion_tokens = observed["prompt_tokens"], observed["completion_tokens"]
-    cost = (
-        pricing.price(model_id, prompt_tokens, completion_tokens, provider)
-        if observed["model_calls"]
-        else 0.0
-    )
+    # No model call: 0.0 for a priced model, still None for an unpriced one (never a fake 0).
+    cost = pricing.price(model_id, prompt_tokens, completion_tokens, provider)
     return {
         "test_id": task["id"],
         "test_case_uid": uid,

@@ -198,6 +198,18 @@ def validate_tool_names(names: list[str] | None) -> list[str]:
     return names
 
 
+def tool_names(enabled: list[str] | None = None) -> set[str]:
+    """Names of the tools an agent of this run gets (without building them)."""
+    from smolagents import default_tools
+
+    # an optional tool's own name can differ from its --enable-tools name (both searches are
+    # "web_search"), and that name is what agents call and tasks expect
+    optional = {
+        getattr(default_tools, OPTIONAL_TOOLS[n]).name for n in validate_tool_names(enabled)
+    }
+    return {cls.name for cls in DEFAULT_TOOL_CLASSES} | optional
+
+
 def build_tools(
     enabled: list[str] | None = None,
     *,

@@ -34,9 +34,12 @@ SECRET_VARS = (
     "LITELLM_API_KEY",
     "OLLAMA_HOST",
 )
+# Hub "offline mode" would stop the clients from talking to the local Hub server the tests start;
+# the network is kept away by HF_ENDPOINT instead. Tests that want offline mode pass it explicitly.
+HUB_OFFLINE_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE", "TRANSFORMERS_OFFLINE")
 for key, value in OFFLINE_ENV.items():
     os.environ.setdefault(key, value)
-for key in SECRET_VARS:
+for key in (*SECRET_VARS, *HUB_OFFLINE_VARS):
     os.environ.pop(key, None)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -45,7 +48,7 @@ BIN = Path(sys.executable).parent
 
 def cli_env(**extra: str) -> dict[str, str]:
     """Environment for a `smoltrace-eval` subprocess: offline, no inherited secrets."""
-    env = {k: v for k, v in os.environ.items() if k not in SECRET_VARS}
+    env = {k: v for k, v in os.environ.items() if k not in (*SECRET_VARS, *HUB_OFFLINE_VARS)}
     env.update(OFFLINE_ENV)
     env["HF_HOME"] = env.get(
         "HF_HOME_FOR_TESTS", env.get("HF_HOME", str(REPO_ROOT / ".pytest_cache" / "hf"))

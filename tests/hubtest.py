@@ -19,7 +19,8 @@ from fakes.hub_server import FakeHub, point_clients_at
 
 TOKEN = "hf_test_token_123456"
 OTHER_TOKEN = "hf_other_token_654321"
-USERS = {TOKEN: "testuser", OTHER_TOKEN: "otheruser"}
+READ_TOKEN = "hf_read_only_token_777777"  # a "read" role token of readuser
+USERS = {TOKEN: "testuser", OTHER_TOKEN: "otheruser", READ_TOKEN: "readuser"}
 
 _EVALUATIONS: dict[bool, tuple[Any, ...]] = {}
 
@@ -37,7 +38,7 @@ def hub_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fake
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "hf-hub-cache"))
     monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf-datasets")
     monkeypatch.setattr(datasets.config, "DOWNLOADED_DATASETS_PATH", tmp_path / "hf-downloads")
-    server = FakeHub(tokens=USERS).start()
+    server = FakeHub(tokens=USERS, read_only_users=("readuser",)).start()
     point_clients_at(server)
     try:
         yield server

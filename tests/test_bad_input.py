@@ -57,6 +57,9 @@ FILES: dict[str, bytes] = {
     ),
     "keywords_as_text.jsonl": jsonl({**GOOD_TASK, "id": "kw_task", "expected_keywords": "x"}),
     "broken.yml": b"max_steps: 3\nsystem_prompt: [unclosed, list\nplanning: {}\n",
+    "blank_prompt.jsonl": jsonl(GOOD_TASK, {**GOOD_TASK, "id": "blank", "prompt": "  \n "}),
+    "empty.jsonl": b"",
+    "a_file": b"not a folder",
 }
 
 
@@ -67,6 +70,7 @@ class Case:
     expect: tuple[str, ...]  # substrings the one error line must contain
     output_format: str | None = "json"
     env: dict[str, str] = field(default_factory=dict)
+    output_dir: str | None = None  # default: a fresh folder of the case's own
 
 
 CASES = [
@@ -166,6 +170,58 @@ CASES = [
         ("--parallel-workers", "at least 1"),
     ),
     Case(
+        "blank prompt",
+        (*LITELLM, "--dataset-name", "{dir}/blank_prompt.jsonl"),
+        ("blank_prompt.jsonl", "line 2", "blank", "'prompt'"),
+    ),
+    Case(
+        "empty dataset file",
+        (*LITELLM, "--dataset-name", "{dir}/empty.jsonl"),
+        ("no tasks to run", "empty.jsonl has 0 task(s)"),
+    ),
+    Case(
+        "no task matches the filters",
+        (*LITELLM, "--agent-type", "code", "--difficulty", "hard"),
+        ("no tasks to run", "smoltrace-tasks has 13 task(s)", "agent type code, difficulty hard"),
+    ),
+    Case(
+        "invalid flag value",
+        (*LITELLM, "--difficulty", "extreme"),
+        ("--difficulty", "'extreme'", "(see smoltrace-eval --help)"),
+    ),
+    Case("missing --model", ("--provider", "mock"), ("required", "--model")),
+    Case(
+        "output dir below a file",
+        LITELLM,
+        ("--output-dir", "a_file is a file, not a folder"),
+        output_dir="{dir}/a_file/runs",
+    ),
+    Case(
+        "unknown litellm provider prefix",
+        ("--provider", "litellm", "--model", "foo/bar", "--api-base", API_BASE),
+        ("'foo/bar'", "openai/gpt-4o-mini"),
+    ),
+    Case(
+        "unknown inference backend",
+        (
+            "--provider",
+            "inference",
+            "--model",
+            "org/model",
+            "--api-base",
+            API_BASE,
+            "--hf-inference-provider",
+            "nosuch",
+        ),
+        ("--hf-inference-provider", "'nosuch'", "together"),
+    ),
+    Case(
+        "model folder missing",
+        ("--provider", "transformers", "--model", "{dir}/no-such-model", "--agent-type", "tool"),
+        ("model folder not found", "no-such-model"),
+        env={"HF_HUB_OFFLINE": "1"},
+    ),
+    Case(
         "hub output without a token",
         LITELLM,
         ("--output-format hub", "HF_TOKEN", "--hf-token-file"),
@@ -192,7 +248,11 @@ def _fill(value: str, folder: Path, api_base: str) -> str:
 def _run_case(case: Case, folder: Path) -> Outcome:
     server = ScriptedLLMServer().start()
     try:
-        output_dir = folder / "out" / case.name.replace(" ", "_").replace("/", "_")
+        output_dir = (
+            Path(_fill(case.output_dir, folder, ""))
+            if case.output_dir
+            else folder / "out" / case.name.replace(" ", "_").replace("/", "_")
+        )
         args = [_fill(a, folder, server.openai_base) for a in case.args]
         if case.output_format:
             args += ["--output-format", case.output_format]

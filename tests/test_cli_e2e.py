@@ -279,12 +279,14 @@ def test_litellm_run_counts_tokens_and_cost_once_and_sends_model_args(
         assert row["cost_usd"] == pytest.approx(gpt4o_mini_price(prompt, completion), rel=1e-12)
     board = load(only_run_folder(out), "leaderboard_row.json")
     assert board["total_tokens"] == sum(u["total_tokens"] for u in usages)
+    # 10 decimals: the figure keeps its significant digits (4 here), not the 6-decimal stub
     assert board["total_cost_usd"] == round(
-        sum(gpt4o_mini_price(u["prompt_tokens"], u["completion_tokens"]) for u in usages), 6
+        sum(gpt4o_mini_price(u["prompt_tokens"], u["completion_tokens"]) for u in usages), 10
     )
 
 
-def test_model_error_is_recorded_and_run_continues(tmp_path: Path, llm_server) -> None:
+def run_three_tool_tasks(tmp_path: Path, llm_server, model: str) -> subprocess.CompletedProcess:
+    """Run three plain tool tasks through litellm against the scripted server, JSON output."""
     tasks = write_tasks(
         tmp_path / "t.jsonl",
         [
@@ -297,13 +299,11 @@ def test_model_error_is_recorded_and_run_continues(tmp_path: Path, llm_server) -
             for i in range(3)
         ],
     )
-    llm_server.fail_next(400, times=1)
-    out = tmp_path / "out"
-    result = run_cli(
+    return run_cli(
         "--provider",
         "litellm",
         "--model",
-        "openai/gpt-4o-mini",
+        model,
         "--api-base",
         llm_server.openai_base,
         "--dataset-name",
@@ -311,14 +311,109 @@ def test_model_error_is_recorded_and_run_continues(tmp_path: Path, llm_server) -
         "--output-format",
         "json",
         "--output-dir",
-        str(out),
+        str(tmp_path / "out"),
         "--agent-type",
         "tool",
     )
+
+
+def test_model_error_is_recorded_and_run_continues(tmp_path: Path, llm_server) -> None:
+    llm_server.fail_next(400, times=1)
+    result = run_three_tool_tasks(tmp_path, llm_server, "openai/gpt-4o-mini")
     assert result.returncode == 0, result.stderr
-    rows = load(only_run_folder(out), "results.json")
+    folder = only_run_folder(tmp_path / "out")
+    rows = load(folder, "results.json")
     assert rows[0]["success"] is False and "Error" in rows[0]["error"]
     assert [r["success"] for r in rows[1:]] == [True, True] and rows[1]["error"] is None
+    # a priced model that made no call costs exactly 0; the run total is the other rows' sum
+    assert rows[0]["total_tokens"] == 0 and rows[0]["cost_usd"] == 0.0
+    expected = sum(gpt4o_mini_price(r["prompt_tokens"], r["completion_tokens"]) for r in rows)
+    assert load(folder, "leaderboard_row.json")["total_cost_usd"] == pytest.approx(expected)
+
+
+def test_unpriced_model_cost_stays_null_also_for_a_task_without_model_calls(
+    tmp_path: Path, llm_server
+) -> None:
+    llm_server.fail_next(400, times=1)
+    result = run_three_tool_tasks(tmp_path, llm_server, "openai/smoltrace-unpriced-model")
+    assert result.returncode == 0, result.stderr
+    folder = only_run_folder(tmp_path / "out")
+    rows = load(folder, "results.json")
+    assert rows[0]["total_tokens"] == 0 and rows[0]["error"]
+    assert [r["cost_usd"] for r in rows] == [None, None, None]
+    assert rows[1]["total_tokens"] > 0
+    board = load(folder, "leaderboard_row.json")
+    assert board["total_cost_usd"] is None and board["avg_cost_per_test_usd"] is None
+
+
+def test_run_where_every_task_errored_exits_1_and_keeps_the_outputs(
+    tmp_path: Path, llm_server
+) -> None:
+    llm_server.fail_next(401, times=1000, body='{"error": {"message": "invalid api key"}}')
+    result = run_three_tool_tasks(tmp_path, llm_server, "openai/gpt-4o-mini")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "every task failed with an error" in result.stderr
+    assert "[SUCCESS]" not in result.stdout
+    folder = only_run_folder(tmp_path / "out")
+    assert (folder / "metadata.json").is_file()
+    assert all(r["error"] for r in load(folder, "results.json"))
+
+
+def test_model_folder_that_does_not_load_is_one_error_and_leaves_no_run_folder(
+    tmp_path: Path,
+) -> None:
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "config.json").write_text("{not json")
+    out = tmp_path / "out"
+    result = run_cli(
+        "--provider",
+        "transformers",
+        "--model",
+        str(broken),
+        "--agent-type",
+        "tool",
+        "--output-format",
+        "json",
+        "--output-dir",
+        str(out),
+        env=cli_env(HF_HUB_OFFLINE="1"),
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("smoltrace-eval: error: could not load model"), result.stderr
+    assert str(broken) in last
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+def test_task_expecting_a_tool_the_run_lacks_is_flagged_up_front(tmp_path: Path) -> None:
+    tasks = write_tasks(
+        tmp_path / "t.jsonl",
+        [
+            {
+                "id": "needs_stock_tool",
+                "prompt": "What is the ACME share price?",
+                "expected_tool": "get_stock_price",
+                "agent_type": "tool",
+            }
+        ],
+    )
+    result = run_cli(
+        "--provider",
+        "mock",
+        "--model",
+        "oracle",
+        "--dataset-name",
+        str(tasks),
+        "--output-format",
+        "json",
+        "--output-dir",
+        str(tmp_path / "out"),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "needs_stock_tool expects tool 'get_stock_price'" in result.stderr
+    assert "cannot pass" in result.stderr
 
 
 def test_ollama_provider_uses_api_base_and_ollama_host(tmp_path: Path, llm_server) -> None:

@@ -1,15 +1,17 @@
 """MockTraceMind's data layer and views, without a browser.
 
-Runs come from real `smoltrace-eval --provider mock` runs, traced with `--enable-otel`; the GPU
-metrics a machine without a GPU cannot record are added by `add_gpu_metrics`, written exactly as
-smoltrace_dataset_structure.md documents them. The Hub path is exercised against the local fake
-Hub with the real `datasets` client, in a subprocess with its own caches.
+Runs come from real `smoltrace-eval --provider mock` runs, traced with `--enable-otel`, and from a
+real traced `--provider litellm` run against the scripted LLM server (tests/fakes/llm_server.py);
+the GPU metrics a machine without a GPU cannot record are added by `add_gpu_metrics`, written
+exactly as smoltrace_dataset_structure.md documents them. The Hub path is exercised against the
+local fake Hub with the real `datasets` client, in a subprocess with its own caches.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,11 +21,14 @@ from typing import Any
 
 import pytest
 from conftest import BIN, REPO_ROOT, cli_env
+from fakes.llm_server import Reply, ScriptedLLMServer, task_text, tool_call
 
 from MockTraceMind import views
 from MockTraceMind.data import (
     DataError,
     DataStore,
+    Source,
+    discover_hub_runs,
     discover_local_runs,
     find_trace,
     flatten_metrics,
@@ -67,17 +72,36 @@ GPU_POINTS = 6
 HUB_TOKEN = "hf_test_token_123456"
 
 
-def run_mock_evaluation(output_dir: Path, tasks_file: Path, *extra: str) -> Path:
-    """A real offline evaluation; returns its run folder."""
-    tasks_file.write_text("".join(json.dumps(task) + "\n" for task in TASKS), encoding="utf-8")
+LITELLM_TASKS = [
+    {
+        "id": "weather_paris",
+        "prompt": "What's the weather in Paris, France?",
+        "expected_tool": "get_weather",
+        "expected_keywords": ["22"],
+        "difficulty": "easy",
+        "agent_type": "tool",
+    },
+    {  # the scripted model crashes on this task's second call: a failed task and LLM span
+        "id": "weather_tokyo",
+        "prompt": "What's the weather in Tokyo, Japan?",
+        "expected_tool": "get_weather",
+        "difficulty": "medium",
+        "agent_type": "tool",
+    },
+]
+LITELLM_MODEL = "openai/gpt-4o-mini"  # priced by the bundled table, so costs are real and > 0
+# A cost as the dashboard shows it: cents from a dollar up, else at most 4 significant digits.
+COST_TEXT = re.compile(r"\$(?:[\d,]+\.\d\d|0\.0*[1-9]\d{0,3}|[1-9](?:\.\d{1,3})?e-\d\d)")
+
+
+def evaluate(output_dir: Path, tasks_file: Path, tasks: list[dict[str, Any]], *args: str) -> Path:
+    """Run `smoltrace-eval` with json output on `tasks`; returns the new run folder."""
+    tasks_file.write_text("".join(json.dumps(task) + "\n" for task in tasks), encoding="utf-8")
     before = set(output_dir.iterdir()) if output_dir.exists() else set()
-    subprocess.run(
+    done = subprocess.run(
         [
             str(BIN / "smoltrace-eval"),
-            "--provider",
-            "mock",
-            "--model",
-            "oracle",
+            *args,
             "--output-format",
             "json",
             "--output-dir",
@@ -85,14 +109,57 @@ def run_mock_evaluation(output_dir: Path, tasks_file: Path, *extra: str) -> Path
             "--dataset-name",
             str(tasks_file),
             "--quiet",
-            *extra,
         ],
-        check=True,
         env=cli_env(),
         capture_output=True,
-        timeout=120,
+        text=True,
+        timeout=240,
     )
+    assert done.returncode == 0, done.stderr[-3000:]
     (folder,) = set(output_dir.iterdir()) - before
+    return folder
+
+
+def run_mock_evaluation(output_dir: Path, tasks_file: Path, *extra: str) -> Path:
+    """A real offline evaluation; returns its run folder."""
+    return evaluate(
+        output_dir, tasks_file, TASKS, "--provider", "mock", "--model", "oracle", *extra
+    )
+
+
+def litellm_reply(body: dict[str, Any]) -> Reply:
+    """The scripted model: Paris is a weather call then the answer; Tokyo's second call crashes
+    the model (the server answers HTTP 400), so that task fails with an error on its LLM span."""
+    step = sum(1 for message in body["messages"] if message.get("role") == "assistant")
+    if "Tokyo" in task_text(body):
+        if step:
+            raise RuntimeError("the model crashed")
+        return tool_call("get_weather", location="Tokyo, Japan")
+    if step == 0:
+        return tool_call("get_weather", location="Paris, France")
+    return tool_call("final_answer", answer="22°C and sunny in Paris")
+
+
+def run_litellm_evaluation(output_dir: Path, tasks_file: Path) -> Path:
+    """A real traced litellm run of a tool agent against the scripted LLM server, started here
+    (not the function-scoped `llm_server` fixture) so module-scoped fixtures can share the run."""
+    with ScriptedLLMServer(litellm_reply) as server:
+        folder = evaluate(
+            output_dir,
+            tasks_file,
+            LITELLM_TASKS,
+            "--provider",
+            "litellm",
+            "--model",
+            LITELLM_MODEL,
+            "--api-base",
+            server.openai_base,
+            "--agent-type",
+            "tool",
+            "--enable-otel",
+        )
+        assert server.unhandled == []
+        assert server.responder_errors == ["responder failed: RuntimeError: the model crashed"]
     return folder
 
 
@@ -182,6 +249,12 @@ def real_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def traced_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("dashboard-traced")
     return run_mock_evaluation(root / "out", root / "tasks.jsonl", "--enable-otel")
+
+
+@pytest.fixture(scope="module")
+def litellm_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("dashboard-litellm")
+    return run_litellm_evaluation(root / "out", root / "tasks.jsonl")
 
 
 @pytest.fixture()
@@ -274,8 +347,8 @@ def test_malformed_results_file_is_a_data_error(results_dir: Path) -> None:
 
 def test_empty_and_missing_folders_say_what_to_do(tmp_path: Path) -> None:
     empty = discover_local_runs(tmp_path)
-    assert empty.runs == []
-    assert empty.problems == [
+    assert empty.runs == [] and empty.problems == []
+    assert empty.hints == [
         f"No runs in {tmp_path}. Run `smoltrace-eval --output-format json --output-dir {tmp_path} "
         "...` first, or press Load Sample Data."
     ]
@@ -381,7 +454,7 @@ def test_leaderboard_filter_and_sort() -> None:
     frame = views.leaderboard_frame(views.sort_runs(runs, "Success %", descending=True))
     assert list(frame["Model"]) == ["meta-llama/Llama-3.1-8B-Instruct", "openai/gpt-4"]
     assert list(frame["Success %"]) == [83.33, 83.33]
-    by_cost = views.sort_runs(runs, "Cost (USD)", descending=False)
+    by_cost = views.sort_runs(runs, "Cost", descending=False)
     assert [run.row["model"] for run in by_cost] == [
         "openai/gpt-4",
         "meta-llama/Llama-3.1-8B-Instruct",
@@ -397,7 +470,7 @@ def test_leaderboard_filter_and_sort() -> None:
 
 
 def test_task_table_and_failure_filter() -> None:
-    run = sample_runs().get("sample-sample-gpt4-api")
+    run = sample_runs().get("sample-gpt4-api")
     assert run is not None
     store = DataStore(None)
     results = store.results(run)
@@ -475,9 +548,21 @@ def test_status_lists_sources_and_problems(tmp_path: Path) -> None:
     store.refresh()
     text = views.status_markdown(store.view(with_samples=False))
     assert text.startswith(f"Showing 0 run(s) in {tmp_path}.")
-    assert "Problems found" in text and "press Load Sample Data" in text
+    assert f"No runs in {tmp_path}" in text and "press Load Sample Data" in text
+    assert "Problems found" not in text  # an empty folder is not a problem, just a start
+    (tmp_path / "half_done").mkdir()
+    (tmp_path / "half_done" / "records.jsonl").write_text("{}\n", encoding="utf-8")
+    store.refresh()
+    text = views.status_markdown(store.view(with_samples=False))
+    assert "Problems found" in text and "incomplete run" in text
+
+
+def test_status_after_load_sample_data_says_samples_are_shown(tmp_path: Path) -> None:
+    store = DataStore(tmp_path)
+    store.refresh()
     store.load_samples()
-    assert "2 sample run(s)" in views.status_markdown(store.view(with_samples=True))
+    text = views.status_markdown(store.view(with_samples=True))
+    assert text == (f"Showing 0 run(s) in {tmp_path}; 2 sample run(s) loaded by Load Sample Data.")
 
 
 def test_cli_defaults_are_local_and_offline(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -594,7 +679,7 @@ def test_hub_problems_are_reported_not_raised() -> None:
 
 
 def test_sample_trace_shows_per_call_cost_and_failed_call() -> None:
-    run = sample_runs().get("sample-sample-gpt4-api")
+    run = sample_runs().get("sample-gpt4-api")
     assert run is not None
     store = DataStore(None)
     traces = store.traces(run)
@@ -608,7 +693,7 @@ def test_sample_trace_shows_per_call_cost_and_failed_call() -> None:
 
 
 def test_trace_opens_on_the_deepest_failed_span_or_the_root() -> None:
-    run = sample_runs().get("sample-sample-gpt4-api")
+    run = sample_runs().get("sample-gpt4-api")
     assert run is not None
     traces = DataStore(None).traces(run)
     failed = next(t for t in traces if t["test_case_uids"] == ["code:code_trip_budget"])
@@ -642,3 +727,257 @@ def test_entry_points_answer_help_without_loading_gradio(command: list[str]) -> 
         check=True,
     )
     assert "--port" in done.stdout and "--host" in done.stdout
+
+
+def edit_json(path: Path, **changes: Any) -> None:
+    write_json(path, {**json.loads(path.read_text()), **changes})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("success_rate", "66.7%", "field 'success_rate' must be a number, got text \"66.7%\""),
+        ("total_tests", "3", "field 'total_tests' must be an integer, got text \"3\""),
+        ("total_cost_usd", True, "field 'total_cost_usd' must be a number, got true/false true"),
+        ("model", 42, "field 'model' must be text, got the number 42"),
+    ],
+)
+def test_badly_typed_leaderboard_row_is_a_problem_naming_file_and_field(
+    results_dir: Path, field: str, value: Any, expected: str
+) -> None:
+    """One run's bad leaderboard_row.json is one problem line; every other run still shows."""
+    good = next(results_dir.iterdir())
+    typo = results_dir / "typo_run"
+    shutil.copytree(good, typo)
+    edit_json(typo / "leaderboard_row.json", **{field: value})
+    store = DataStore(results_dir)
+    catalog = store.refresh()
+    assert [run.results.location for run in catalog.runs if run.results] == [
+        str(good / "results.json")
+    ]
+    assert catalog.problems == [f"{typo / 'leaderboard_row.json'}: leaderboard row: {expected}"]
+    for sort in views.SORT_CHOICES:
+        assert len(views.sort_runs(catalog.runs, sort, descending=True)) == 1
+    assert str(typo / "leaderboard_row.json") in views.status_markdown(catalog)
+
+
+def test_badly_typed_hub_row_is_a_problem_and_the_other_rows_show(real_run: Path) -> None:
+    row = json.loads((real_run / "leaderboard_row.json").read_text())
+    rows = [row, {**row, "run_id": "r2", "success_rate": "66.7%"}, {**row, "run_id": "r3"}]
+    catalog = discover_hub_runs("someone", None, lambda repo, token: rows)
+    assert [run.key for run in catalog.runs] == [row["run_id"], "r3"]
+    assert catalog.problems == [
+        "someone/smoltrace-leaderboard row 1: leaderboard row: field 'success_rate' must be a "
+        'number, got text "66.7%"'
+    ]
+
+
+def test_mixed_types_never_break_the_leaderboard_sort(real_run: Path) -> None:
+    """Defence in depth behind check_row: a number among text sorts instead of raising."""
+    (run,) = discover_local_runs(real_run.parent).runs
+    odd = sample_runs().runs[0]
+    odd.row = {**odd.row, "success_rate": "n/a"}
+    ordered = views.sort_runs([odd, run], "Success %", descending=False)
+    assert ordered == [run, odd]
+
+
+def break_results(folder: Path) -> None:
+    rows = json.loads((folder / "results.json").read_text())
+    rows[1]["test_index"] = "1"  # text among ints: sorting the rows would raise TypeError
+    write_json(folder / "results.json", rows)
+
+
+def break_span_time(folder: Path) -> None:
+    traces = json.loads((folder / "traces.json").read_text())
+    traces[0]["spans"][1]["start_time"] = "soon"  # int("soon") would raise ValueError
+    write_json(folder / "traces.json", traces)
+
+
+def break_span_status(folder: Path) -> None:
+    traces = json.loads((folder / "traces.json").read_text())
+    traces[2]["spans"][0]["status"] = "ERROR"
+    write_json(folder / "traces.json", traces)
+
+
+def break_trace_duration(folder: Path) -> None:
+    traces = json.loads((folder / "traces.json").read_text())
+    traces[1]["total_duration_ms"] = "slow"
+    write_json(folder / "traces.json", traces)
+
+
+@pytest.mark.parametrize(
+    ("breaks", "load", "file", "expected"),
+    [
+        (
+            break_results,
+            "results",
+            "results.json",
+            "row 1: field 'test_index' must be an integer, got text \"1\"",
+        ),
+        (
+            break_span_time,
+            "traces",
+            "traces.json",
+            "trace 0: span: field 'start_time' must be an integer (ns since the epoch), got "
+            'text "soon"',
+        ),
+        (
+            break_span_status,
+            "traces",
+            "traces.json",
+            "trace 2: span: field 'status' must be an object, got text \"ERROR\"",
+        ),
+        (
+            break_trace_duration,
+            "traces",
+            "traces.json",
+            "trace 1: field 'total_duration_ms' must be a number, got text \"slow\"",
+        ),
+    ],
+    ids=["test_index", "span_start_time", "span_status", "trace_duration"],
+)
+def test_badly_typed_results_and_traces_are_data_errors_naming_file_and_field(
+    traced_dir: Path, breaks: Any, load: str, file: str, expected: str
+) -> None:
+    """The run view shows DataError messages; anything else would reach the user as a toast."""
+    folder = next(traced_dir.iterdir())
+    breaks(folder)
+    store = DataStore(traced_dir)
+    (run,) = store.refresh().runs
+    with pytest.raises(DataError) as caught:
+        getattr(store, load)(run)
+    assert str(caught.value) == f"{folder / file}: {expected}"
+
+
+def test_badly_typed_hub_metric_rows_are_data_errors() -> None:
+    row = {"run_id": "r", "timestamp_unix_nano": "1", "gpu_utilization_percent": 50.0}
+    assert parse_metric_rows([row], "hub")[0]["gpu_utilization_percent"] == 50.0
+    with pytest.raises(DataError, match="field 'gpu_utilization_percent' must be a number"):
+        parse_metric_rows([{**row, "gpu_utilization_percent": "95%"}], "hub")
+    with pytest.raises(DataError, match="field 'timestamp_unix_nano' must be ns since the epoch"):
+        parse_metric_rows([{**row, "timestamp_unix_nano": "later"}], "hub")
+
+
+def test_a_parse_failure_the_checks_missed_still_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    write_json(path, {"unexpected": "shape"})
+
+    def fragile(raw: Any, where: str) -> Any:
+        return raw["rows"]
+
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}: unexpected content \(KeyError"):
+        DataStore(None)._cached(Source("file", str(path)), fragile)
+
+
+def test_runs_sharing_a_run_id_are_all_listed_and_each_opens(tmp_path: Path) -> None:
+    """`--run-id nightly` twice: two run folders, two runs with their own keys and labels."""
+    out = tmp_path / "out"
+    args = ("--agent-type", "tool", "--run-id", "nightly")
+    first = run_mock_evaluation(out, tmp_path / "tasks.jsonl", *args)
+    second = run_mock_evaluation(out, tmp_path / "tasks.jsonl", *args)
+    store = DataStore(out)
+    catalog = store.refresh()
+    keys = [f"nightly [{first.name}]", f"nightly [{second.name}]"]
+    assert sorted(run.key for run in catalog.runs) == sorted(keys)
+    labels = {run.label for run in catalog.runs}
+    assert labels == {f"oracle · tool · nightly · {folder.name}" for folder in (first, second)}
+    assert sorted(views.leaderboard_frame(catalog.runs)["Run id"]) == sorted(keys)
+    for key, folder in zip(keys, (first, second), strict=True):
+        run = store.find(key)
+        assert run is not None and run.results is not None
+        assert run.results.location == str(folder / "results.json")
+        assert len(store.results(run)) == 3
+    (problem,) = catalog.problems
+    assert problem.startswith("2 run folders share run_id 'nightly' (")
+
+
+def test_hub_row_of_a_local_run_is_shown_once_and_clashing_keys_stay_apart(
+    results_dir: Path,
+) -> None:
+    """merge drops only the Hub copy of a local run; a sample named like a local run stays too."""
+    folder = next(results_dir.iterdir())
+    row = json.loads((folder / "leaderboard_row.json").read_text())
+    hub_rows = [dict(row), {**row, "run_id": "hub-only"}]
+    store = DataStore(results_dir, hub_user="someone", hub_loader=lambda repo, token: hub_rows)
+    catalog = store.refresh()
+    assert [(run.origin, run.key) for run in catalog.runs] == [
+        ("local", row["run_id"]),
+        ("hub", "hub-only"),
+    ]
+    edit_json(folder / "leaderboard_row.json", run_id="sample-gpt4-api")
+    store.refresh()
+    store.load_samples()
+    keys = [run.key for run in store.view(with_samples=True).runs]
+    assert keys == [  # the local run, the Hub rows (no longer a local run's), the samples
+        "sample-gpt4-api",
+        row["run_id"],
+        "hub-only",
+        "sample-llama31-8b-instruct",
+        "sample-gpt4-api (sample)",
+    ]
+    found = store.find("sample-gpt4-api (sample)")
+    assert found is not None and found.origin == "sample"
+    assert store.find("sample-gpt4-api").origin == "local"  # type: ignore[union-attr]
+
+
+def test_sample_runs_keep_their_own_run_ids() -> None:
+    runs = sample_runs().runs
+    assert [run.key for run in runs] == ["sample-llama31-8b-instruct", "sample-gpt4-api"]
+    assert runs[1].label == "openai/gpt-4 · both · sample-gpt4-api (sample)"
+    assert "Run `sample-gpt4-api`" in views.run_header(runs[1])
+    assert list(views.leaderboard_frame(runs)["Run id"]) == [run.key for run in runs]
+
+
+def test_costs_are_formatted_and_a_null_cost_is_not_zero() -> None:
+    assert views.fmt_cost(0.00004394999999999999) == "$4.395e-05"
+    assert views.fmt_cost(0.000183) == "$0.000183"
+    assert views.fmt_cost(0.36915) == "$0.3691"
+    assert views.fmt_cost(1234.5) == "$1,234.50"
+    assert views.fmt_cost(0.0) == "$0.00"
+    assert views.fmt_cost(None) == "n/a"
+    common = {"task_id": "t", "agent_type": "tool", "success": True}
+    results = [
+        {**common, "test_index": 0, "test_case_uid": "tool:a", "cost_usd": 0.00004394999999999999},
+        {**common, "test_index": 1, "test_case_uid": "tool:b", "cost_usd": None},
+    ]
+    table = views.task_table(results, failures_only=False)
+    cost = table["headers"].index("Cost")
+    assert [row[cost] for row in table["metadata"]["display_value"]] == ["$4.395e-05", "n/a"]
+    assert [row[cost] for row in table["data"]] == [0.00004394999999999999, None]  # sorts
+    runs = sample_runs().runs
+    board = views.leaderboard_table(runs)
+    cost = board["headers"].index("Cost")
+    assert [row[cost] for row in board["metadata"]["display_value"]] == ["n/a", "$0.3691"]
+    assert "$0.3691" in views.run_cards(runs[1]) and "n/a" in views.run_cards(runs[0])
+    success = board["headers"].index("Success %")
+    assert [row[success] for row in board["metadata"]["display_value"]] == ["83.33", "83.33"]
+
+
+def test_real_litellm_run_shows_priced_calls_and_its_failed_call(litellm_run: Path) -> None:
+    store = DataStore(litellm_run.parent)
+    (run,) = store.refresh().runs
+    assert (run.row["provider"], run.row["model"], run.row["success_rate"]) == (
+        "litellm",
+        LITELLM_MODEL,
+        50.0,
+    )
+    board = views.leaderboard_table([run])
+    cost = board["metadata"]["display_value"][0][board["headers"].index("Cost")]
+    assert COST_TEXT.fullmatch(cost) and run.row["total_cost_usd"] > 0
+    results = store.results(run)
+    table = views.task_table(results, failures_only=False)
+    costs = [row[table["headers"].index("Cost")] for row in table["metadata"]["display_value"]]
+    assert all(COST_TEXT.fullmatch(text) for text in costs), costs
+    failures = views.task_frame(results, failures_only=True)
+    assert failures["Task"].tolist() == ["weather_tokyo"]
+    assert "BadRequestError" in failures["Error"].iloc[0]
+    failed = next(result for result in results if not result["success"])
+    trace = find_trace(store.traces(run), failed)
+    assert trace is not None
+    page = views.waterfall_html(trace, selected=views.focus_span(trace))
+    assert page.count('<span class="wf-name">LiteLLMModel.generate</span>') == 2
+    assert page.count("wf-row wf-error") == 3  # the task, its second step and that step's call
+    (priced,) = re.findall(r" tok · (\$[^<]+)<", page)  # the first call; the failed one has none
+    assert COST_TEXT.fullmatch(priced) and priced != "$0.00"
+    focus = next(s for s in trace["spans"] if s["span_id"] == views.focus_span(trace))
+    assert focus["name"] == "LiteLLMModel.generate" and focus["status"]["code"] == "ERROR"

@@ -1,12 +1,15 @@
 """MockTraceMind in a real browser: Debian's Chromium driven by Playwright against `smoltrace-view`.
 
-One dashboard server per module, on 127.0.0.1, over real mock-provider runs: an untraced run, a
-run given documented traces and 2-GPU metrics, and a run folder with a malformed file. Each test
-opens a fresh page. Screenshots of every view go to test-artifacts/screenshots/ for review.
+One dashboard server per module, on 127.0.0.1, over real runs: an untraced mock-provider run and
+a copy of its folder (same run_id), a traced mock run given 2-GPU metrics, a real traced
+`--provider litellm` run against the scripted LLM server with one failed task, a folder with
+invalid JSON and one with a badly typed leaderboard field. Each test opens a fresh page.
+Screenshots of every view go to test-artifacts/screenshots/ for review.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -20,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 from conftest import REPO_ROOT, cli_env
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from test_dashboard import add_gpu_metrics, run_mock_evaluation
+from test_dashboard import COST_TEXT, add_gpu_metrics, run_litellm_evaluation, run_mock_evaluation
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +51,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two real runs (one traced, given 2-GPU metrics) and a folder with a broken leaderboard row."""
+    """Three real runs (a mock one traced, given 2-GPU metrics; a traced litellm one), a copy of
+    the untraced run's folder, and two folders with a malformed leaderboard row."""
     root = tmp_path_factory.mktemp("dashboard-browser")
     out = root / "out"
     untraced = run_mock_evaluation(out, root / "tasks.jsonl")
@@ -56,9 +60,16 @@ def results_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         out, root / "tasks-tool.jsonl", "--agent-type", "tool", "--enable-otel"
     )
     add_gpu_metrics(traced, gpus=2)
+    run_litellm_evaluation(out, root / "tasks-litellm.jsonl")
+    shutil.copytree(untraced, out / "untraced_copy")  # a second folder with the same run_id
     broken = out / "broken_run"
     shutil.copytree(untraced, broken)
     (broken / "leaderboard_row.json").write_text('{"run_id": ', encoding="utf-8")
+    typo = out / "typo_run"
+    shutil.copytree(traced, typo)
+    row = json.loads((typo / "leaderboard_row.json").read_text())
+    row.update(run_id="typo-run", success_rate="66.7%")  # the reviewer's repro
+    (typo / "leaderboard_row.json").write_text(json.dumps(row), encoding="utf-8")
     return out
 
 
@@ -171,41 +182,83 @@ def click_row(page: Page, table: str, column: int, text: str) -> None:
     raise AssertionError(f"no row with {text!r} in column {column} of {table}")
 
 
+def headers(page: Page, table: str) -> list[str]:
+    return [text.strip() for text in page.locator(f"#{table} th").all_inner_texts()]
+
+
+def click_run(page: Page, provider: str, agent: str, key: str | None = None) -> None:
+    """Open the first leaderboard run of `provider` and agent type (with run id `key`, if given)."""
+    for index, row in enumerate(rows(page, "mt-leaderboard")):
+        if row[1] == provider and row[2] == agent and key in (None, row[-1]):
+            page.locator(f"#mt-leaderboard [data-testid=cell-{index}-0]").click()
+            return
+    raise AssertionError(f"no {provider} {agent} run {key or ''} on the leaderboard")
+
+
 def choose(page: Page, dropdown: str, option: str) -> None:
     page.locator(f"#{dropdown} input").click()
     page.get_by_role("option", name=option, exact=True).click()
 
 
 def test_leaderboard_lists_filters_sorts_and_stays_local(page: Page, results_dir: Path) -> None:
-    expect(page.locator("#mt-leaderboard .virtual-row")).to_have_count(2)
+    expect(page.locator("#mt-leaderboard .virtual-row")).to_have_count(4)
     table = rows(page, "mt-leaderboard")
-    headers = page.locator("#mt-leaderboard th").all_inner_texts()
-    assert [h.strip() for h in headers[:4]] == ["Model", "Provider", "Agent", "Success %"]
+    names = headers(page, "mt-leaderboard")
+    assert names[:4] == ["Model", "Provider", "Agent", "Success %"]
     assert [row[:4] for row in table] == [
         ["oracle", "mock", "both", "75"],
+        ["oracle", "mock", "both", "75"],
         ["oracle", "mock", "tool", "66.67"],
+        ["openai/gpt-4o-mini", "litellm", "tool", "50"],
     ]
-    gpu_column = [h.strip() for h in headers].index("GPU util avg %")
-    assert [row[gpu_column] for row in table] == ["", "67.5"]
+    assert [row[names.index("GPU util avg %")] for row in table] == ["", "", "67.5", ""]
+    costs = [row[names.index("Cost")] for row in table]
+    assert costs[:3] == ["$0.00"] * 3 and COST_TEXT.fullmatch(costs[3]), costs
     status = page.locator("#mt-status").inner_text()
-    assert f"Showing 2 run(s) in {results_dir}." in status
+    assert f"Showing 4 run(s) in {results_dir}." in status
     assert "Problems found" in status
     assert f"{results_dir / 'broken_run' / 'leaderboard_row.json'}: not valid JSON" in status
+    assert (
+        f"{results_dir / 'typo_run' / 'leaderboard_row.json'}: leaderboard row: field "
+        "'success_rate' must be a number, got text \"66.7%\""
+    ) in status
+    assert "2 run folders share run_id" in status
+    assert page.get_by_test_id("toast-body").count() == 0  # no raw exception toast
     shot(page, "01-leaderboard.png")
 
     choose(page, "mt-agent-filter", "tool")
-    expect(page.locator("#mt-leaderboard .virtual-row")).to_have_count(1)
-    assert rows(page, "mt-leaderboard")[0][2] == "tool"
-    page.locator("#mt-agent-filter [title=Clear]").click()
     expect(page.locator("#mt-leaderboard .virtual-row")).to_have_count(2)
+    assert [row[2] for row in rows(page, "mt-leaderboard")] == ["tool", "tool"]
+    choose(page, "mt-provider-filter", "litellm")
+    expect(page.locator("#mt-leaderboard .virtual-row")).to_have_count(1)
+    assert rows(page, "mt-leaderboard")[0][:2] == ["openai/gpt-4o-mini", "litellm"]
+    page.locator("#mt-provider-filter [title=Clear]").click()
+    page.locator("#mt-agent-filter [title=Clear]").click()
+    expect(page.locator("#mt-leaderboard .virtual-row")).to_have_count(4)
     page.locator("#mt-descending input").uncheck()
-    expect(page.locator("#mt-leaderboard [data-testid=cell-0-3]")).to_have_text("66.67")
+    expect(page.locator("#mt-leaderboard [data-testid=cell-0-3]")).to_have_text("50")
     hosts = {urlsplit(url).hostname for url in page.requested}  # type: ignore[attr-defined]
     assert hosts == {"127.0.0.1"}
 
 
+def test_runs_sharing_a_run_id_each_open(page: Page, results_dir: Path) -> None:
+    """The untraced run and its copied folder share a run_id; each row opens its own run."""
+    table = rows(page, "mt-leaderboard")
+    keys = [row[-1] for row in table if row[2] == "both"]
+    assert len(set(keys)) == 2 and any(key.endswith("[untraced_copy]") for key in keys)
+    for key in keys:
+        run_id, folder = key[: key.rindex(" [")], key[key.rindex("[") + 1 : -1]
+        page.get_by_role("tab", name="Leaderboard").click()
+        click_run(page, "mock", "both", key)
+        expect(page.locator("#mt-run-title")).to_contain_text(f"Run {key} ·")
+        label = f"oracle · both · {run_id[:8]} · {folder}"  # a long run id shows its start
+        expect(page.locator("#mt-run-select input")).to_have_value(label)
+        expect(page.locator("#mt-tasks .virtual-row")).to_have_count(4)
+        assert (results_dir / folder / "results.json").is_file()
+
+
 def test_navigation_leaderboard_to_run_to_trace(page: Page) -> None:
-    click_row(page, "mt-leaderboard", 2, "tool")
+    click_run(page, "mock", "tool")
     expect(page.locator("#mt-run-message")).to_have_text("3 task(s), 1 failed.")
     expect(page.locator("#mt-tasks .virtual-row")).to_have_count(3)
     assert [row[1] for row in rows(page, "mt-tasks")] == [
@@ -253,7 +306,7 @@ def test_navigation_leaderboard_to_run_to_trace(page: Page) -> None:
 
 
 def test_gpu_metrics_plot_one_line_per_gpu(page: Page) -> None:
-    click_row(page, "mt-leaderboard", 2, "tool")
+    click_run(page, "mock", "tool")
     expect(page.locator("#mt-tasks .virtual-row")).to_have_count(3)
     page.get_by_role("tab", name="GPU metrics").click()
     for index in range(5):
@@ -270,7 +323,7 @@ def test_gpu_metrics_plot_one_line_per_gpu(page: Page) -> None:
 
 
 def test_untraced_api_style_run_explains_missing_trace_and_gpu(page: Page) -> None:
-    click_row(page, "mt-leaderboard", 2, "both")
+    click_run(page, "mock", "both")
     expect(page.locator("#mt-tasks .virtual-row")).to_have_count(4)
     click_row(page, "mt-tasks", 1, "weather_paris")
     expect(page.locator("#mt-trace-title")).to_contain_text(
@@ -300,14 +353,85 @@ def test_load_sample_data(page: Page) -> None:
     expect(page.locator(".js-plotly-plot")).to_have_count(0)
     shot(page, "07-sample-api-no-gpu.png")
     page.get_by_role("tab", name="Leaderboard").click()
-    expect(page.locator("#mt-leaderboard .virtual-row")).to_have_count(4)
-    assert "2 sample run(s)" in page.locator("#mt-status").inner_text()
+    expect(page.locator("#mt-leaderboard .virtual-row")).to_have_count(6)
+    assert "2 sample run(s) loaded by Load Sample Data" in page.locator("#mt-status").inner_text()
+    sample_keys = [row[-1] for row in rows(page, "mt-leaderboard") if row[-2] == "sample"]
+    assert sorted(sample_keys) == ["sample-gpt4-api", "sample-llama31-8b-instruct"]
     click_row(page, "mt-leaderboard", 0, "openai/gpt-4")
     expect(page.locator("#mt-run-message")).to_have_text("6 task(s), 1 failed.")
     click_row(page, "mt-tasks", 1, "code_trip_budget")
     expect(page.locator("#mt-waterfall .wf-row[data-span-id]")).to_have_count(4)
     expect(page.locator("#mt-waterfall .wf-row.wf-error")).to_have_count(3)
     shot(page, "08-sample-trace.png")
+
+
+def test_gpu_tab_before_choosing_a_run_shows_a_hint(page: Page) -> None:
+    page.get_by_role("tab", name="GPU metrics").click()
+    expect(page.locator("#mt-gpu-info")).to_have_text(
+        "Choose a run above, or open one from the leaderboard, to see its GPU metrics."
+    )
+    assert page.locator(".js-plotly-plot").count() == 0
+
+
+def test_litellm_run_leaderboard_run_table_and_trace(page: Page) -> None:
+    """The real litellm run: priced calls, a failed task and its failed LLM span."""
+    names = headers(page, "mt-leaderboard")
+    (row,) = [row for row in rows(page, "mt-leaderboard") if row[1] == "litellm"]
+    assert row[:4] == ["openai/gpt-4o-mini", "litellm", "tool", "50"]
+    assert row[names.index("Passed")] == "1" and row[names.index("Tests")] == "2"
+    assert int(row[names.index("Tokens")]) > 0
+    assert COST_TEXT.fullmatch(row[names.index("Cost")]) and row[names.index("Cost")] != "$0.00"
+
+    click_run(page, "litellm", "tool")
+    expect(page.locator("#mt-run-message")).to_have_text("2 task(s), 1 failed.")
+    expect(page.locator("#mt-tasks .virtual-row")).to_have_count(2)
+    expect(page.locator("#mt-run-title")).to_contain_text("openai/gpt-4o-mini · litellm · tool")
+    task_names = headers(page, "mt-tasks")
+    tasks = rows(page, "mt-tasks")
+    assert [task[1] for task in tasks] == ["weather_paris", "weather_tokyo"]
+    assert [task[4] for task in tasks] == ["✓ pass", "✗ fail"]
+    costs = [task[task_names.index("Cost")] for task in tasks]
+    assert all(COST_TEXT.fullmatch(cost) and cost != "$0.00" for cost in costs), costs
+    card = page.locator("#mt-run-cards .mt-card").nth(3)
+    assert card.locator(".mt-card-title").inner_text().strip().lower() == "cost"
+    assert COST_TEXT.fullmatch(card.locator(".mt-card-value").inner_text().strip())
+
+    page.get_by_label("Failures only").check()
+    expect(page.locator("#mt-tasks .virtual-row")).to_have_count(1)
+    failure = rows(page, "mt-tasks")[0]
+    assert failure[1] == "weather_tokyo" and failure[4] == "✗ fail"
+    assert "BadRequestError" in failure[task_names.index("Error")]
+    click_row(page, "mt-tasks", 1, "weather_tokyo")
+    title = page.locator("#mt-trace-title")
+    expect(title).to_contain_text("tool:weather_tokyo · ✗ failed")
+    expect(title).to_contain_text("7 spans")
+    expect(page.locator("#mt-waterfall .wf-row[data-span-id]")).to_have_count(7)
+    assert page.locator("#mt-waterfall .wf-name").all_inner_texts() == [
+        "test_evaluation",
+        "ToolCallingAgent.run",
+        "Step 1",
+        "LiteLLMModel.generate",
+        "WeatherTool",
+        "Step 2",
+        "LiteLLMModel.generate",
+    ]
+    failed = page.locator("#mt-waterfall .wf-row.wf-error .wf-name").all_inner_texts()
+    assert failed == ["test_evaluation", "Step 2", "LiteLLMModel.generate"]
+    llm_meta = page.locator("#mt-waterfall .wf-row[data-span-id]").nth(3).locator(".wf-meta")
+    priced = llm_meta.inner_text().rsplit(" · ", 1)[-1]
+    assert COST_TEXT.fullmatch(priced), priced
+    # the trace opens on the failed model call, the deepest failed span
+    selected = page.locator("#mt-waterfall .wf-row.selected")
+    expect(selected).to_have_count(1)
+    expect(selected.locator(".wf-name")).to_have_text("LiteLLMModel.generate")
+    expect(selected).to_have_class("wf-row wf-error selected")
+    span_title = page.locator("#mt-span-title")
+    expect(span_title).to_contain_text("LiteLLMModel.generate (llm,")
+    expect(span_title).to_contain_text("status ERROR")
+    span_json = page.locator("#mt-span-json")
+    expect(span_json).to_contain_text('"openinference.span.kind": "LLM"')
+    expect(span_json).to_contain_text("BadRequestError")  # the exception event of the call
+    shot(page, "10-litellm-trace.png")
 
 
 def test_seed_gpu_page_loads_samples(browser: Browser, seed_page: Server) -> None:

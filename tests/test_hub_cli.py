@@ -14,7 +14,7 @@ import pytest
 from conftest import BIN, cli_env
 from fakes.hub_server import FakeHub, hub_env
 from fakes.llm_server import by_task, code, sequence, tool_call
-from hubtest import TOKEN, hub_server, load, load_hub
+from hubtest import READ_TOKEN, TOKEN, hub_server, load, load_hub
 
 from smoltrace.telemetry import flatten_metrics_for_hf
 
@@ -133,21 +133,25 @@ def test_litellm_run_published_to_the_hub_round_trips(
 @pytest.mark.slow
 def test_failed_push_exits_1_and_push_only_completes_it(hub: FakeHub, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    env = env_for(hub, tmp_path, HF_TOKEN=TOKEN)
+    token_file = tmp_path / "hf-token"
+    token_file.write_text(TOKEN)
+    env = env_for(hub, tmp_path)  # the token comes from the file only
     hub.fail("POST", r"smoltrace-metrics-.*/commit/", 401)
     result = run(
         "smoltrace-eval",
-        *("--provider", "mock", "--model", "oracle", "--output-dir", str(out)),
+        *("--provider", "mock", "--model", "oracle", "--output-format", "hub"),
+        *("--hf-token-file", str(token_file), "--output-dir", str(out)),
         env=env,
     )
     assert result.returncode == 1, result.stdout + result.stderr
     folder = only_folder(out)
     error = " ".join(result.stderr.split())
     assert "metrics dataset testuser/smoltrace-metrics-" in error and "HTTP 401" in error
-    assert f"smoltrace-eval --push-only {folder}" in error
+    retry_command = f"smoltrace-eval --push-only {folder} --hf-token-file {token_file}"
+    assert retry_command in error  # names where the token is, so it works as printed
     assert (folder / "metadata.json").is_file()
 
-    retry = run("smoltrace-eval", "--push-only", str(folder), env=env)
+    retry = run(*retry_command.split(), env=env)
     assert retry.returncode == 0, retry.stderr
     assert "[SUCCESS] Uploaded" in retry.stdout
     names = load(folder, "metadata.json")["hub"]
@@ -161,19 +165,24 @@ def test_failed_push_exits_1_and_push_only_completes_it(hub: FakeHub, tmp_path: 
     assert TOKEN not in result.stdout + result.stderr + retry.stdout + retry.stderr
 
 
-def test_rejected_token_stops_before_any_model_call(
-    hub: FakeHub, tmp_path: Path, llm_server: Any
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [("hf_not_a_valid_token_42", "token was rejected"), (READ_TOKEN, "is read-only")],
+    ids=["invalid", "read-only"],
+)
+def test_unusable_token_stops_before_any_model_call(
+    hub: FakeHub, tmp_path: Path, llm_server: Any, token: str, message: str
 ) -> None:
     out = tmp_path / "out"
     result = run(
         "smoltrace-eval",
         *("--provider", "litellm", "--model", "openai/gpt-4o-mini"),
         *("--api-base", llm_server.openai_base, "--output-dir", str(out)),
-        env=env_for(hub, tmp_path, HF_TOKEN="hf_not_a_valid_token_42"),
+        env=env_for(hub, tmp_path, HF_TOKEN=token),
     )
     assert result.returncode == 2
-    assert "token was rejected" in result.stderr
-    assert "hf_not_a_valid_token_42" not in result.stdout + result.stderr
+    assert message in result.stderr
+    assert token not in result.stdout + result.stderr
     assert llm_server.requests == [] and not out.exists()
 
 

@@ -199,6 +199,33 @@ def test_leaderboard_appends_keeps_older_rows_and_replaces_a_retried_run(
     assert "3 runs" in readme(hub, BOARD)
 
 
+def test_runs_started_in_the_same_second_get_datasets_of_their_own(
+    hub: Any, tmp_path: Path
+) -> None:
+    first = make_run_folder(tmp_path / "a", timestamp=TS)
+    second = make_run_folder(tmp_path / "b", timestamp=TS)  # same names planned for both
+    assert load(first, "metadata.json")["hub"] == load(second, "metadata.json")["hub"]
+
+    assert publish_run_folder(first, TOKEN)["results"] == RESULTS
+    pushed = publish_run_folder(second, TOKEN)
+    assert pushed == {
+        "results": f"{RESULTS}_2",
+        "metrics": f"{METRICS}_2",
+        "leaderboard": BOARD,
+    }
+    assert publish_run_folder(second, TOKEN) == pushed  # a retry finds its own datasets again
+
+    for folder, results_repo in ((first, RESULTS), (second, f"{RESULTS}_2")):
+        run_id = load(folder, "metadata.json")["run_id"]
+        assert {r["run_id"] for r in load_hub(results_repo, tmp_path)} == {run_id}
+        assert card_block(hub, results_repo)["run_id"] == run_id
+    rows = load_hub(BOARD, tmp_path).to_list()
+    assert [(r["run_id"], r["results_dataset"], r["metrics_dataset"]) for r in rows] == [
+        (load(first, "metadata.json")["run_id"], RESULTS, METRICS),
+        (load(second, "metadata.json")["run_id"], f"{RESULTS}_2", f"{METRICS}_2"),
+    ]
+
+
 def test_leaderboard_keeps_columns_of_an_older_smoltrace(hub: Any, tmp_path: Path) -> None:
     legacy = {
         "run_id": "old-run",
@@ -314,7 +341,9 @@ def test_403_for_another_users_namespace_and_an_unreachable_hub(hub: Any, tmp_pa
     hub.stop()
     with pytest.raises(PublishError, match="ConnectError") as failure:
         publish_run_folder(folder, TOKEN)
-    assert "Uploaded before the failure: nothing" in str(failure.value)
+    assert "cannot check the Hub for free dataset names" in str(failure.value)
+    assert f"Nothing is lost: the complete run is in {folder}" in str(failure.value)
+    assert f"smoltrace-eval --push-only {folder}" in str(failure.value)
     hub.start()  # the fixture stops it again
 
 

@@ -23,10 +23,10 @@ def hub():
         server.stop()
 
 
-def push_tasks(hub: FakeHub, repo: str, tasks: list[dict]) -> str:
+def push_tasks(hub: FakeHub, repo: str, tasks: list[dict], private: bool = False) -> str:
     from datasets import Dataset
 
-    Dataset.from_list(tasks).push_to_hub(repo, token=TOKEN, private=False)
+    Dataset.from_list(tasks).push_to_hub(repo, token=TOKEN, private=private)
     return hub.commits(repo)[-1]["oid"]
 
 
@@ -117,3 +117,25 @@ def test_missing_hub_dataset_is_a_clean_error(hub: FakeHub, tmp_path: Path) -> N
     )
     assert not out.exists()
     assert hub.unhandled == []
+
+
+def test_private_hub_task_dataset_is_read_with_the_token_file(hub: FakeHub, tmp_path: Path) -> None:
+    task = {"id": "w", "prompt": "Weather in Paris, France?", "expected_tool": "get_weather"}
+    sha = push_tasks(hub, "testuser/private-tasks", [task], private=True)
+    token_file = tmp_path / "hf-token"
+    token_file.write_text(TOKEN)
+    common = ("--dataset-name", "testuser/private-tasks", "--dataset-revision", sha)
+
+    denied = run(hub, tmp_path, *common, "--output-dir", str(tmp_path / "denied"))
+    assert denied.returncode == 2
+    lines = denied.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot load task dataset 'testuser/private-tasks'" in lines[0]
+    assert "HF_TOKEN or --hf-token-file" in lines[0]
+
+    out = tmp_path / "out"
+    result = run(
+        hub, tmp_path, *common, "--hf-token-file", str(token_file), "--output-dir", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    assert "1/1 passed" in result.stdout
+    assert TOKEN not in result.stdout + result.stderr

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fakes.hub_server import FakeHub
-from hubtest import TOKEN, hub_server
+from hubtest import READ_TOKEN, TOKEN, hub_server
 
 from smoltrace.errors import ConfigError
 from smoltrace.outputs.hub import get_hf_user_info, require_hf_user, resolve_token
@@ -63,3 +63,12 @@ def test_whoami_valid_rejected_missing_and_unreachable(hub: FakeHub) -> None:
     with pytest.raises(ConfigError, match=r"cannot check the Hugging Face token .*ConnectError"):
         require_hf_user(TOKEN)
     hub.start()  # the fixture stops it
+
+
+def test_read_only_token_is_refused_for_writing_and_accepted_for_reading(hub: FakeHub) -> None:
+    info = get_hf_user_info(READ_TOKEN)
+    assert info is not None and info["token_role"] == "read"
+    assert get_hf_user_info(TOKEN)["token_role"] == "write"
+    with pytest.raises(ConfigError, match=r"token of readuser is read-only; .*write access"):
+        require_hf_user(READ_TOKEN)
+    assert require_hf_user(READ_TOKEN, write=False) == "readuser"  # a dry run only lists

@@ -219,6 +219,6 @@ def test_aggregates_key_success_by_test_case_uid() -> None:
     assert aggregates["tests.steps"]["value"] == {"sum": 5, "count": 2, "avg": 2.5}
     assert aggregates["llm.token_count.total"]["value"] == {"value": 402}
     cost = price("gpt-4o-mini", 120, 30) + price("gpt-4o-mini", 210, 42)
-    assert aggregates["gen_ai.usage.cost.total"]["value"] == {"value": round(cost, 6)}
+    assert aggregates["gen_ai.usage.cost.total"]["value"] == {"value": round(cost, 10)}
     assert aggregates["gen_ai.co2.emissions"]["value"] == {"value": round(402 / 1000 * 0.0004, 4)}
     assert TraceMetricsAggregator().collect_all([], _records()) == []

@@ -214,15 +214,19 @@ def get_hf_user_info(token: str) -> dict[str, Any] | None:
         "avatar_url": info.get("avatarUrl"),
         "isPro": info.get("isPro"),
         "canPay": info.get("canPay"),
+        "token_role": ((info.get("auth") or {}).get("accessToken") or {}).get("role"),
     }
 
 
-def require_hf_user(token: str | None) -> str:
-    """The token's Hub user name; ConfigError with a one-line reason when it cannot be had."""
+def require_hf_user(token: str | None, *, write: bool = True, alternative: str = "") -> str:
+    """The token's Hub user name; ConfigError with a one-line reason when it cannot be had.
+
+    Called before any model call or deletion, so a token that could not publish (or delete,
+    `write`) costs nothing. `alternative` ends the missing-token message (e.g. local JSON output).
+    """
     if not token:
         raise ConfigError(
-            "no Hugging Face token: set HF_TOKEN or pass --hf-token-file FILE "
-            "(or use --output-format json to save results locally)"
+            f"no Hugging Face token: set HF_TOKEN or pass --hf-token-file FILE{alternative}"
         )
     try:
         info = get_hf_user_info(token)
@@ -235,6 +239,11 @@ def require_hf_user(token: str | None) -> str:
         raise ConfigError(
             f"the Hugging Face token was rejected by {_endpoint()} (401 invalid token); "
             "create a token with write access at https://huggingface.co/settings/tokens"
+        )
+    if write and info.get("token_role") == "read":
+        raise ConfigError(
+            f"the Hugging Face token of {info['username']} is read-only; smoltrace writes "
+            "datasets: create a token with write access at https://huggingface.co/settings/tokens"
         )
     return str(info["username"])
 
@@ -681,7 +690,48 @@ def _hub_names(metadata: dict[str, Any], token: str) -> dict[str, str | None]:
     }
 
 
-def publish_run_folder(folder: str | Path, token: str, *, private: bool = True) -> dict[str, str]:
+def read_smoltrace_block(api: HfApi, repo_id: str) -> dict[str, Any] | None:
+    """The `smoltrace:` block of a dataset card's YAML; None when the card has none or is absent.
+
+    Errors reading the repo propagate (the caller decides what "cannot tell" means).
+    """
+    from huggingface_hub import DatasetCard
+
+    if "README.md" not in api.list_repo_files(repo_id, repo_type="dataset"):
+        return None
+    # A throw-away cache: the card is read once.
+    with tempfile.TemporaryDirectory(prefix="smoltrace-card-") as cache:
+        readme = api.hf_hub_download(repo_id, "README.md", repo_type="dataset", cache_dir=cache)
+        block = DatasetCard.load(readme).data.to_dict().get("smoltrace")
+    return block if isinstance(block, dict) else None
+
+
+def claim_names(names: dict[str, str | None], run_id: str, token: str) -> dict[str, str | None]:
+    """`names`, or `_2`, `_3`, ... variants when another run already holds its results dataset.
+
+    Dataset names carry the start second only, so two runs started in the same second would
+    otherwise overwrite each other's datasets. A results dataset that holds this very run (a
+    retried push) is this run's own.
+    """
+    api = hub_api(token)
+    for n in range(1, 100):
+        candidate = {
+            kind: repo if n == 1 or repo is None or kind == "leaderboard" else f"{repo}_{n}"
+            for kind, repo in names.items()
+        }
+        repo = str(candidate["results"])
+        if not api.repo_exists(repo, repo_type="dataset"):
+            return candidate
+        block = read_smoltrace_block(api, repo) or {}
+        if block.get("run_id") == run_id:
+            return candidate
+        logger.info("%s holds run %s: trying the next free name", repo, block.get("run_id"))
+    raise PublishError(f"no free dataset name for run {run_id} after {names['results']}_99")
+
+
+def publish_run_folder(
+    folder: str | Path, token: str, *, private: bool = True, retry_options: str = ""
+) -> dict[str, str]:
     """Push a run folder's results, traces, metrics and leaderboard row; returns {kind: repo id}.
 
     The folder is only read, so it stays the complete copy whatever happens. A folder that is not
@@ -695,16 +745,24 @@ def publish_run_folder(folder: str | Path, token: str, *, private: bool = True) 
     trace_data = _read_json(folder, "traces.json", list)
     metric_data = _read_json(folder, "metrics.json", dict)
     board_row = _read_json(folder, "leaderboard_row.json", dict)
-    names = _hub_names(metadata, token)
+    retry = f"smoltrace-eval --push-only {folder}{retry_options}" + ("" if private else " --public")
+    try:
+        names = claim_names(_hub_names(metadata, token), str(metadata.get("run_id")), token)
+    except (ConfigError, PublishError):
+        raise
+    except Exception as exc:
+        raise PublishError(
+            f"cannot check the Hub for free dataset names: {describe_error(exc, token)}. Nothing "
+            f"is lost: the complete run is in {folder}. Retry the upload with: {retry}"
+        ) from exc
+    board_row.update(
+        results_dataset=names["results"],
+        traces_dataset=names["traces"],
+        metrics_dataset=names["metrics"],
+    )
     if not metadata.get("hub"):
-        board_row.update(
-            results_dataset=names["results"],
-            traces_dataset=names["traces"],
-            metrics_dataset=names["metrics"],
-            submitted_by=names["results"].split("/")[0],
-        )
+        board_row["submitted_by"] = str(names["results"]).split("/")[0]
     run = {**metadata, "hub": names}
-    retry = f"smoltrace-eval --push-only {folder}" + ("" if private else " --public")
     try:
         plan = _run_datasets(run, results_rows, trace_data, metric_data)
         for column, kind in LEADERBOARD_TYPES.items():

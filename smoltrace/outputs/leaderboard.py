@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import ConfigError
+from ..pricing import COST_DIGITS
 from .results import ordered_records
 
 PURPOSES = ("selection", "regression", "monitoring")
@@ -154,7 +155,7 @@ def compute_leaderboard_row(
     durations = [float(r.get("execution_time_ms") or 0.0) for r in records]
     tokens = sum(int(r.get("total_tokens") or 0) for r in records)
     costs = [float(r["cost_usd"]) for r in records if r.get("cost_usd") is not None]
-    total_cost = round(sum(costs), 6) if costs else None
+    total_cost = round(sum(costs), COST_DIGITS) if costs else None
     gpu = aggregate_gpu_metrics((metric_data or {}).get("resourceMetrics"))
     finished = timestamp or datetime.now(timezone.utc).isoformat()
     row: dict[str, Any] = {
@@ -185,11 +186,11 @@ def compute_leaderboard_row(
         "total_tokens": tokens,
         "avg_tokens_per_test": round(tokens / total) if total else 0,
         "total_cost_usd": total_cost,
-        "avg_cost_per_test_usd": round(total_cost / total, 6)
+        "avg_cost_per_test_usd": round(total_cost / total, COST_DIGITS)
         if total_cost is not None and total
         else None,
         "co2_emissions_g": _round(gpu["co2_total"], 4),
-        "power_cost_total_usd": _round(gpu["power_cost_total"], 6),
+        "power_cost_total_usd": _round(gpu["power_cost_total"], COST_DIGITS),
         **{field: gpu[field] for field in GPU_FIELDS},
         "notes": f"Evaluation on {finished[:10]}; {total} tests",
     }

@@ -6,6 +6,7 @@ retried later from the same files (`smoltrace-eval --push-only FOLDER`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -13,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .naming import run_folder, run_timestamp
+from .naming import make_run_folder, run_timestamp
 from .results import flatten_results_for_hf
 
 JOURNAL = "records.jsonl"
@@ -50,9 +51,16 @@ class RunFolder:
     def create(
         cls, output_dir: str | Path, model: str, agent_type: str, timestamp: str
     ) -> RunFolder:
-        path = run_folder(output_dir, model, agent_type, timestamp)
-        path.mkdir(parents=True)
-        return cls(path)
+        return cls(make_run_folder(output_dir, model, agent_type, timestamp))
+
+    def discard_if_empty(self) -> None:
+        """Remove the folder when nothing was recorded (a run that failed before its first task)."""
+        journal = self.path / JOURNAL
+        if journal.exists() and journal.stat().st_size:
+            return
+        journal.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # not empty after all: keep it
+            self.path.rmdir()
 
     def append_record(self, record: dict[str, Any]) -> None:
         line = json.dumps(record, default=str, ensure_ascii=False)

@@ -31,11 +31,19 @@ def safe_model_name(model: str) -> str:
     return re.sub(r"[/:\\\s]", "_", model)
 
 
-def run_folder(output_dir: str | Path, model: str, agent_type: str, timestamp: str) -> Path:
-    """`{output_dir}/{model}_{agent_type}_{timestamp}`, made unique if a folder of that name exists."""
+def make_run_folder(output_dir: str | Path, model: str, agent_type: str, timestamp: str) -> Path:
+    """Create `{output_dir}/{model}_{agent_type}_{timestamp}` (`_2`, `_3`, ... if taken).
+
+    Each candidate is claimed with an exclusive mkdir, so two runs starting in the same second,
+    even in two processes, never share a folder.
+    """
     base = Path(output_dir) / f"{safe_model_name(model)}_{agent_type}_{timestamp}"
-    candidate, n = base, 1
-    while candidate.exists():
-        n += 1
-        candidate = base.with_name(f"{base.name}_{n}")
-    return candidate
+    base.parent.mkdir(parents=True, exist_ok=True)
+    n = 1
+    while True:
+        candidate = base if n == 1 else base.with_name(f"{base.name}_{n}")
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            n += 1

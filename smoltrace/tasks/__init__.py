@@ -43,7 +43,8 @@ def validate_task(record: Any, where: str) -> dict[str, Any]:
         raise ConfigError(f"{where}: a task must be a JSON object, got {type(record).__name__}")
     if record.get("id") in (None, ""):
         raise ConfigError(f"{where}: task is missing required field 'id'")
-    if record.get("prompt") in (None, ""):
+    prompt = record.get("prompt")
+    if prompt is None or (isinstance(prompt, str) and not prompt.strip()):
         raise ConfigError(
             f"{where} (task '{record['id']}'): task is missing required field 'prompt'"
         )
@@ -125,7 +126,7 @@ def _read_local(path: Path, split: str) -> list[dict[str, Any]]:
     return validate_tasks(data, str(path))
 
 
-def _read_hub(name: str, split: str, revision: str | None) -> TaskSet:
+def _read_hub(name: str, split: str, revision: str | None, token: str | None) -> TaskSet:
     if revision is None:
         logger.warning(
             "Task dataset %s is not pinned: results may change when it is updated. "
@@ -135,22 +136,31 @@ def _read_hub(name: str, split: str, revision: str | None) -> TaskSet:
     try:
         from huggingface_hub import HfApi
 
-        info = HfApi().dataset_info(name, revision=revision)
+        # token None: huggingface_hub falls back to HF_TOKEN / the saved login, as usual
+        info = HfApi(token=token).dataset_info(name, revision=revision)
         from datasets import load_dataset
 
-        rows = load_dataset(name, split=split, revision=info.sha)
+        rows = load_dataset(name, split=split, revision=info.sha, token=token)
     except Exception as exc:
+        reason = (str(exc).strip().splitlines() or [""])[0]
         raise ConfigError(
-            f"cannot load task dataset '{name}' (split '{split}'): {type(exc).__name__}: {exc}. "
-            "Check --dataset-name, --split and --dataset-revision"
+            f"cannot load task dataset '{name}' (split '{split}'): {type(exc).__name__}: "
+            f"{reason}; check --dataset-name, --split, --dataset-revision and, for a private "
+            "dataset, the token (HF_TOKEN or --hf-token-file)"
         ) from None
     return TaskSet(validate_tasks(list(rows), name), name, info.sha)
 
 
 def load_tasks(
-    dataset_name: str = DEFAULT_DATASET, split: str = "train", revision: str | None = None
+    dataset_name: str = DEFAULT_DATASET,
+    split: str = "train",
+    revision: str | None = None,
+    token: str | None = None,
 ) -> TaskSet:
-    """Load and validate tasks from a built-in suite name, a local .json/.jsonl path or a Hub id."""
+    """Load and validate tasks from a built-in suite name, a local .json/.jsonl path or a Hub id.
+
+    `token` reads a private Hub dataset; without it huggingface_hub's own lookup (HF_TOKEN) applies.
+    """
     if dataset_name in BUILTIN_SUITES:
         text = (
             resources.files(__package__).joinpath("data", BUILTIN_SUITES[dataset_name]).read_text()
@@ -171,7 +181,7 @@ def load_tasks(
             f"unknown dataset '{dataset_name}': not a built-in suite ({', '.join(BUILTIN_SUITES)}), "
             "a .json/.jsonl file, or a Hub id of the form owner/name"
         )
-    return _read_hub(dataset_name, split, revision)
+    return _read_hub(dataset_name, split, revision, token)
 
 
 def filter_tasks(

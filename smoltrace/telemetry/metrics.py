@@ -9,6 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from ..pricing import COST_DIGITS
+
 # The token-based CO2 estimate of the original harness (grams per 1,000 tokens). Only the
 # aggregates use it; measured GPU energy is what reaches the leaderboard.
 CO2_GRAMS_PER_1K_TOKENS = 0.0004
@@ -115,7 +117,11 @@ class TraceMetricsAggregator:
             ),
             _histogram("tests.steps", [int(a["tests.steps"]) for a in tests if "tests.steps" in a]),
             _sum("llm.token_count.total", "tokens", tokens),
-            _sum("gen_ai.usage.cost.total", "USD", round(sum(costs), 6) if costs else None),
+            _sum(
+                "gen_ai.usage.cost.total",
+                "USD",
+                round(sum(costs), COST_DIGITS) if costs else None,
+            ),
             _sum(
                 "gen_ai.co2.emissions",
                 "gCO2e",

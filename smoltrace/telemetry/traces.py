@@ -84,7 +84,7 @@ def _trace_document(trace_id: str, spans: list[dict[str, Any]], run_id: str) -> 
                 attributes[COST] = cost
             span = {**span, "attributes": attributes}
         priced_spans.append(span)
-    total_cost = pricing.price(model, prompt_total, completion_total, provider) if calls else 0.0
+    total_cost = pricing.price(model, prompt_total, completion_total, provider)
     return {
         "trace_id": trace_id,
         "run_id": run_id,

@@ -216,8 +216,15 @@ class _Injection:
 class FakeHub:
     """The in-memory Hub; ``start()`` serves it on 127.0.0.1 from a background thread."""
 
-    def __init__(self, tokens: dict[str, str] | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        tokens: dict[str, str] | None = None,
+        port: int = 0,
+        read_only_users: tuple[str, ...] = (),
+    ) -> None:
         self._tokens = dict(DEFAULT_TOKENS if tokens is None else tokens)
+        # users whose tokens have the "read" role: whoami says so and every write is a 403
+        self._read_only = frozenset(read_only_users)
         self._port = port
         self._lock = threading.RLock()
         self._repos: dict[tuple[str, str], _Repo] = {}
@@ -417,7 +424,7 @@ class FakeHub:
         repo = self._readable(req, plural, ns, name)
         if req.user is None:
             raise _HttpError(401, "You must be authenticated to write to this repository")
-        if req.user != repo.namespace:
+        if req.user != repo.namespace or req.user in self._read_only:
             raise _HttpError(403, f"You don't have the rights to write to {repo.repo_id}")
         return repo
 
@@ -496,7 +503,10 @@ class FakeHub:
                 "orgs": [],
                 "auth": {
                     "type": "access_token",
-                    "accessToken": {"displayName": "fake", "role": "write"},
+                    "accessToken": {
+                        "displayName": "fake",
+                        "role": "read" if req.user in self._read_only else "write",
+                    },
                 },
             }
         )
@@ -506,6 +516,8 @@ class FakeHub:
         body = req.json() or {}
         if req.user is None:
             raise _HttpError(401, "You must be authenticated to manage repositories")
+        if req.user in self._read_only:
+            raise _HttpError(403, "This token has read access only")
         repo_type = body.get("type") or "model"
         name = body.get("name") or ""
         if repo_type not in _URL_PREFIX or not _REPO_NAME.fullmatch(name) or ".." in name:
