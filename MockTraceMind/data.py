@@ -540,16 +540,22 @@ def normalize_span(span: Any, where: str) -> dict[str, Any]:
     }
 
 
-def nanos(value: Any, name: str, where: str) -> int:
-    """A span time in ns: an integer, or integer text as some exports write int64 values."""
+def as_nanos(value: Any) -> int | None:
+    """A time in ns: an integer, or integer text as OTLP JSON writes int64 values; else None."""
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
-    if not has_type(value, INTEGER):
+    return int(value) if has_type(value, INTEGER) else None
+
+
+def nanos(value: Any, name: str, where: str) -> int:
+    """A span time in ns, or a DataError naming the field."""
+    stamp = as_nanos(value)
+    if stamp is None:
         raise DataError(
             f"{where}: span: field {name!r} must be {INTEGER} (ns since the epoch), "
             f"got {describe_value(value)}"
         )
-    return int(value)
+    return stamp
 
 
 class DataStore:
@@ -678,14 +684,14 @@ def parse_metric_rows(raw: Any, where: str) -> list[dict[str, Any]]:
         if not isinstance(row, dict) or row.get("timestamp_unix_nano") is None:
             raise DataError(f"{where}: a metrics row lacks timestamp_unix_nano")
         check_fields(row, METRIC_ROW_TYPES, (), where, f"metrics row {index}")
-        stamp = row["timestamp_unix_nano"]
-        if not (isinstance(stamp, str) and stamp.isdigit()) and not has_type(stamp, INTEGER):
+        stamp = as_nanos(row["timestamp_unix_nano"])
+        if stamp is None:
             raise DataError(
                 f"{where}: metrics row {index}: field 'timestamp_unix_nano' must be "
-                f"ns since the epoch, got {describe_value(stamp)}"
+                f"ns since the epoch, got {describe_value(row['timestamp_unix_nano'])}"
             )
         kept = {name: row.get(name) for name in METRIC_ROW_COLUMNS}
-        rows.append({**kept, "timestamp_unix_nano": str(int(stamp))})
+        rows.append({**kept, "timestamp_unix_nano": str(stamp)})
     return sorted(rows, key=lambda r: (int(r["timestamp_unix_nano"]), r["gpu_id"] or ""))
 
 

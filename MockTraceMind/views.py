@@ -11,7 +11,6 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-import pandas as pd
 import plotly.graph_objects as go
 
 from .data import Catalog, Run
@@ -204,10 +203,6 @@ def leaderboard_rows(runs: list[Run]) -> list[list[Any]]:
     return [[leaderboard_cell(run, name) for _, name, _ in LEADERBOARD_COLUMNS] for run in runs]
 
 
-def leaderboard_frame(runs: list[Run]) -> pd.DataFrame:
-    return pd.DataFrame(leaderboard_rows(runs), columns=LEADERBOARD_HEADERS)
-
-
 def leaderboard_table(runs: list[Run]) -> dict[str, Any]:
     """The leaderboard as the dashboard's Dataframe shows it (costs formatted, null cost n/a)."""
     return table_value(LEADERBOARD_HEADERS, leaderboard_rows(runs), {"Cost": fmt_cost})
@@ -270,10 +265,6 @@ def run_cards(run: Run) -> str:
 
 
 TASK_HEADERS = [header for header, _ in TASK_COLUMNS]
-
-
-def task_frame(results: list[dict[str, Any]], failures_only: bool) -> pd.DataFrame:
-    return pd.DataFrame(task_rows(results, failures_only), columns=TASK_HEADERS)
 
 
 def task_table(results: list[dict[str, Any]], failures_only: bool) -> dict[str, Any]:

@@ -129,12 +129,12 @@ def run_was_traced(results_repo: str, hf_token: str) -> bool | None:
 
     api = _api(hf_token)
     try:
-        block = read_smoltrace_block(api, results_repo) or {}
+        files = api.list_repo_files(results_repo, repo_type="dataset")
+        block = read_smoltrace_block(api, results_repo, files) or {}
         if "otel_enabled" in block:
             return bool(block["otel_enabled"])
         # A throw-away cache: these files are read once.
         with tempfile.TemporaryDirectory(prefix="smoltrace-cleanup-") as cache:
-            files = api.list_repo_files(results_repo, repo_type="dataset")
             return _trace_ids_present(api, results_repo, files, cache)
     except Exception as exc:
         reason = describe_error(exc, hf_token)

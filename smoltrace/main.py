@@ -42,6 +42,7 @@ class _Plan:
     agent_types: list[str]
     prompt_config: dict[str, Any] | None
     task_set: Any
+    selection: dict[str, list[dict[str, Any]]]
     enable_gpu_metrics: bool
 
 
@@ -50,7 +51,7 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
     from .agents import load_prompt_config
     from .core import require_tasks, validate_inputs
     from .outputs.leaderboard import normalize_purpose
-    from .tasks import load_tasks
+    from .tasks import filter_tasks, load_tasks
 
     agent_types = ["tool", "code"] if args.agent_type == "both" else [args.agent_type]
     run_id, model_args = validate_inputs(
@@ -77,7 +78,7 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
     task_set = load_tasks(
         args.dataset_name, args.split, args.dataset_revision, token=token or _dataset_token(args)
     )
-    selection = {a: _selected(task_set.tasks, a, args.difficulty) for a in agent_types}
+    selection = {a: filter_tasks(task_set.tasks, a, args.difficulty) for a in agent_types}
     require_tasks(selection, task_set, args.difficulty)
     _warn_unreachable_tools(selection, args.enable_tools)
     from .models import LOCAL_PROVIDERS
@@ -88,7 +89,15 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
     if args.disable_gpu_metrics:
         console.info("[INFO] GPU metrics disabled by user (--disable-gpu-metrics flag)")
     return _Plan(
-        output_format, token, run_id, model_args, agent_types, prompt_config, task_set, gpu
+        output_format,
+        token,
+        run_id,
+        model_args,
+        agent_types,
+        prompt_config,
+        task_set,
+        selection,
+        gpu,
     )
 
 
@@ -203,7 +212,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
     folder = RunFolder.create(args.output_dir, args.model, args.agent_type, timestamp)
     started_at = datetime.now(timezone.utc).isoformat()
     console.info(f"[RUN ID] {plan.run_id}")
-    total = sum(len(_selected(plan.task_set.tasks, a, args.difficulty)) for a in plan.agent_types)
+    total = sum(map(len, plan.selection.values()))
     console.start_progress(total)
 
     def on_record(record: dict[str, Any]) -> None:
@@ -305,14 +314,6 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
                 f"[{kind.upper()}] {os.environ.get('HF_ENDPOINT', 'https://huggingface.co')}/datasets/{repo}"
             )
     return outcome
-
-
-def _selected(
-    tasks: list[dict[str, Any]], agent_type: str, difficulty: str | None
-) -> list[dict[str, Any]]:
-    from .tasks import filter_tasks
-
-    return filter_tasks(tasks, agent_type, difficulty)
 
 
 def _push_only(args: argparse.Namespace, console: RunConsole) -> int:

@@ -19,6 +19,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from conftest import BIN, REPO_ROOT, cli_env
 from fakes.llm_server import Reply, ScriptedLLMServer, task_text, tool_call
@@ -161,6 +162,11 @@ def run_litellm_evaluation(output_dir: Path, tasks_file: Path) -> Path:
         assert server.unhandled == []
         assert server.responder_errors == ["responder failed: RuntimeError: the model crashed"]
     return folder
+
+
+def as_frame(table: dict[str, Any]) -> pd.DataFrame:
+    """A dashboard table value (raw cells + display text) as a DataFrame of its raw cells."""
+    return pd.DataFrame(table["data"], columns=table["headers"])
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -451,7 +457,7 @@ def test_leaderboard_filter_and_sort() -> None:
     catalog = sample_runs()
     assert catalog.problems == []
     runs = catalog.runs
-    frame = views.leaderboard_frame(views.sort_runs(runs, "Success %", descending=True))
+    frame = as_frame(views.leaderboard_table(views.sort_runs(runs, "Success %", descending=True)))
     assert list(frame["Model"]) == ["meta-llama/Llama-3.1-8B-Instruct", "openai/gpt-4"]
     assert list(frame["Success %"]) == [83.33, 83.33]
     by_cost = views.sort_runs(runs, "Cost", descending=False)
@@ -459,7 +465,9 @@ def test_leaderboard_filter_and_sort() -> None:
         "openai/gpt-4",
         "meta-llama/Llama-3.1-8B-Instruct",
     ]
-    by_gpu = views.leaderboard_frame(views.sort_runs(runs, "GPU util avg %", descending=True))
+    by_gpu = as_frame(
+        views.leaderboard_table(views.sort_runs(runs, "GPU util avg %", descending=True))
+    )
     assert by_gpu["GPU util avg %"].iloc[0] == 73.25 and by_gpu["GPU util avg %"].isna().iloc[1]
     assert [r.row["provider"] for r in views.filter_runs(runs, None, ["litellm"], None)] == [
         "litellm"
@@ -474,8 +482,8 @@ def test_task_table_and_failure_filter() -> None:
     assert run is not None
     store = DataStore(None)
     results = store.results(run)
-    everything = views.task_frame(results, failures_only=False)
-    failures = views.task_frame(results, failures_only=True)
+    everything = as_frame(views.task_table(results, failures_only=False))
+    failures = as_frame(views.task_table(results, failures_only=True))
     assert len(everything) == 6 and len(failures) == 1
     assert failures["Result"].tolist() == ["✗ fail"]
     assert failures["Error"].iloc[0].startswith("RateLimitError")
@@ -881,7 +889,7 @@ def test_runs_sharing_a_run_id_are_all_listed_and_each_opens(tmp_path: Path) -> 
     assert sorted(run.key for run in catalog.runs) == sorted(keys)
     labels = {run.label for run in catalog.runs}
     assert labels == {f"oracle · tool · nightly · {folder.name}" for folder in (first, second)}
-    assert sorted(views.leaderboard_frame(catalog.runs)["Run id"]) == sorted(keys)
+    assert sorted(as_frame(views.leaderboard_table(catalog.runs))["Run id"]) == sorted(keys)
     for key, folder in zip(keys, (first, second), strict=True):
         run = store.find(key)
         assert run is not None and run.results is not None
@@ -925,7 +933,7 @@ def test_sample_runs_keep_their_own_run_ids() -> None:
     assert [run.key for run in runs] == ["sample-llama31-8b-instruct", "sample-gpt4-api"]
     assert runs[1].label == "openai/gpt-4 · both · sample-gpt4-api (sample)"
     assert "Run `sample-gpt4-api`" in views.run_header(runs[1])
-    assert list(views.leaderboard_frame(runs)["Run id"]) == [run.key for run in runs]
+    assert list(as_frame(views.leaderboard_table(runs))["Run id"]) == [run.key for run in runs]
 
 
 def test_costs_are_formatted_and_a_null_cost_is_not_zero() -> None:
@@ -968,7 +976,7 @@ def test_real_litellm_run_shows_priced_calls_and_its_failed_call(litellm_run: Pa
     table = views.task_table(results, failures_only=False)
     costs = [row[table["headers"].index("Cost")] for row in table["metadata"]["display_value"]]
     assert all(COST_TEXT.fullmatch(text) for text in costs), costs
-    failures = views.task_frame(results, failures_only=True)
+    failures = as_frame(views.task_table(results, failures_only=True))
     assert failures["Task"].tolist() == ["weather_tokyo"]
     assert "BadRequestError" in failures["Error"].iloc[0]
     failed = next(result for result in results if not result["success"])

@@ -690,14 +690,19 @@ def _hub_names(metadata: dict[str, Any], token: str) -> dict[str, str | None]:
     }
 
 
-def read_smoltrace_block(api: HfApi, repo_id: str) -> dict[str, Any] | None:
+def read_smoltrace_block(
+    api: HfApi, repo_id: str, files: list[str] | None = None
+) -> dict[str, Any] | None:
     """The `smoltrace:` block of a dataset card's YAML; None when the card has none or is absent.
 
-    Errors reading the repo propagate (the caller decides what "cannot tell" means).
+    `files`, the repo's file list when the caller already has it. Errors reading the repo
+    propagate (the caller decides what "cannot tell" means).
     """
     from huggingface_hub import DatasetCard
 
-    if "README.md" not in api.list_repo_files(repo_id, repo_type="dataset"):
+    if files is None:
+        files = api.list_repo_files(repo_id, repo_type="dataset")
+    if "README.md" not in files:
         return None
     # A throw-away cache: the card is read once.
     with tempfile.TemporaryDirectory(prefix="smoltrace-card-") as cache:
