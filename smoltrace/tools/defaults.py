@@ -1,8 +1,7 @@
-"""Tools the evaluated agents can call.
+"""The default tools every agent gets.
 
-The default tools are deterministic and offline on purpose: an evaluation measures whether the agent
-picks and uses the right tool, so the tools must answer the same way on every run and machine.
-Optional smolagents tools (real web search, webpage visits, ...) are opt-in with `--enable-tools`.
+They are deterministic and offline on purpose: an evaluation measures whether the agent picks and uses
+the right tool, so the tools must answer the same way on every run and machine.
 """
 
 from __future__ import annotations
@@ -18,9 +17,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from smolagents import Tool
 
-from .errors import ConfigError
-
-# --- the default tools -----------------------------------------------------------------------------
+__all__ = [
+    "DEFAULT_TOOL_CLASSES",
+    "CalculatorTool",
+    "OfflineSearchTool",
+    "TimeTool",
+    "WeatherTool",
+    "safe_arithmetic",
+    "weather_for",
+]
 
 _KNOWN_WEATHER = {
     "paris": (22, "Clear"),
@@ -173,84 +178,3 @@ DEFAULT_TOOL_CLASSES: tuple[type[Tool], ...] = (
     TimeTool,
     OfflineSearchTool,
 )
-
-# --- optional smolagents tools ----------------------------------------------------------------------
-
-# name -> (smolagents.default_tools class name, needs network)
-OPTIONAL_TOOLS: dict[str, str] = {
-    "duckduckgo_search": "DuckDuckGoSearchTool",
-    "visit_webpage": "VisitWebpageTool",
-    "python_interpreter": "PythonInterpreterTool",
-    "wikipedia_search": "WikipediaSearchTool",
-    "google_search": "GoogleSearchTool",
-}
-
-
-def validate_tool_names(names: list[str] | None) -> list[str]:
-    """Reject unknown `--enable-tools` names instead of silently ignoring them."""
-    names = list(names or [])
-    unknown = [n for n in names if n not in OPTIONAL_TOOLS]
-    if unknown:
-        raise ConfigError(
-            f"unknown tool name(s) for --enable-tools: {', '.join(unknown)}; "
-            f"available: {', '.join(OPTIONAL_TOOLS)}"
-        )
-    return names
-
-
-def tool_names(enabled: list[str] | None = None) -> set[str]:
-    """Names of the tools an agent of this run gets (without building them)."""
-    from smolagents import default_tools
-
-    # an optional tool's own name can differ from its --enable-tools name (both searches are
-    # "web_search"), and that name is what agents call and tasks expect
-    optional = {
-        getattr(default_tools, OPTIONAL_TOOLS[n]).name for n in validate_tool_names(enabled)
-    }
-    return {cls.name for cls in DEFAULT_TOOL_CLASSES} | optional
-
-
-def build_tools(
-    enabled: list[str] | None = None,
-    *,
-    search_provider: str = "duckduckgo",
-    additional_imports: list[str] | None = None,
-) -> list[Tool]:
-    """Fresh tool instances for one agent: the defaults plus the opt-in smolagents tools."""
-    tools: dict[str, Tool] = {cls.name: cls() for cls in DEFAULT_TOOL_CLASSES}
-    from smolagents import default_tools
-
-    for name in validate_tool_names(enabled):
-        cls = getattr(default_tools, OPTIONAL_TOOLS[name])
-        if name == "python_interpreter":
-            tool = cls(
-                authorized_imports=sorted(
-                    {"math", "statistics", "datetime", *(additional_imports or [])}
-                )
-            )
-        elif name == "google_search":
-            tool = cls(provider=search_provider)
-        else:
-            tool = cls()
-        tools[tool.name] = tool  # a real web_search replaces the offline one
-    return list(tools.values())
-
-
-# --- recording which tools actually ran -------------------------------------------------------------
-
-
-def record_tool_calls(tool: Tool, log: list[str]) -> Tool:
-    """Wrap `tool.forward` so each execution appends the tool's name to `log`.
-
-    This is how code agents get real tool detection: the names come from what the executor ran, not
-    from guessing at the code text. The log belongs to one agent (one worker thread), because the
-    code executor may call tools from a thread of its own.
-    """
-    forward = tool.forward
-
-    def recording_forward(*args: Any, **kwargs: Any) -> Any:
-        log.append(tool.name)
-        return forward(*args, **kwargs)
-
-    tool.forward = recording_forward  # type: ignore[method-assign]
-    return tool
