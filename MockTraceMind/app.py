@@ -8,8 +8,10 @@ analytics and version check are off, and the Hub is only contacted with `--hub-u
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -62,8 +64,44 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def missing_extra() -> str | None:
+    """The first dashboard package that cannot be imported, or None when the extra is installed."""
+    try:
+        import gradio  # noqa: F401
+        import pandas  # noqa: F401
+        import plotly.graph_objects  # noqa: F401
+    except ImportError as exc:
+        return exc.name or "gradio"
+    return None
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when something already listens on host:port (Gradio would only print a traceback)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.errno in (errno.EADDRINUSE, errno.EACCES)
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    missing = missing_extra()
+    if missing:
+        print(
+            f"smoltrace-view: the dashboard needs packages that are not installed ({missing}); "
+            "install them with: pip install 'smoltrace[dashboard]'",
+            file=sys.stderr,
+        )
+        return 2
+    if port_in_use(args.host, args.port):
+        print(
+            f"smoltrace-view: port {args.port} on {args.host} is already in use; "
+            "choose another with --port N",
+            file=sys.stderr,
+        )
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     configure_offline(hub=bool(args.hub_user))
     store = DataStore(

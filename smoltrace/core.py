@@ -8,13 +8,10 @@ then each agent type runs its tasks, telemetry is extracted and joined to the re
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import uuid
 from collections.abc import Callable
 from typing import Any
-
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from .agents import AGENT_TYPES, DEFAULT_MAX_STEPS, build_agent
 from .errors import ConfigError
