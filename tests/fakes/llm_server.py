@@ -5,6 +5,11 @@ model-call path, including retries, streaming and token accounting, runs without
 real model. Replies come from a *responder* (a function of the request body); everything the
 server receives and every usage block it sends is recorded for assertions.
 
+Faults can be injected per request (:meth:`ScriptedLLMServer.set_faults`): HTTP errors, 429 with
+``Retry-After``, bursts, malformed 200 bodies, connection resets and hangs. A fault plan decides from
+the conversation (:func:`task_text`) and the request's position in it, never from arrival order, so
+the same run meets the same faults however its workers interleave.
+
 Stdlib only; the server binds to 127.0.0.1 on an ephemeral port and serves each connection in
 its own thread, so parallel agent workers can call it at once.
 """
@@ -13,10 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import itertools
 import json
 import logging
 import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -174,6 +181,82 @@ class _Failure:
     retry_after: float | None
 
 
+FAULT_KINDS = ("status", "malformed", "reset", "hang")
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One injected fault: an HTTP error, a malformed 200 body, a reset connection or a hang.
+
+    A hang holds the request for ``hang_s`` seconds (or until the server stops), then closes the
+    connection without an answer.
+    """
+
+    kind: str
+    status: int = 500
+    retry_after: float | None = None
+    body: str | None = None
+    hang_s: float = 3600.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; use one of {FAULT_KINDS}")
+
+
+def server_error(status: int = 500) -> Fault:
+    return Fault("status", status=status)
+
+
+def rate_limited(retry_after: float | None = None) -> Fault:
+    return Fault("status", status=429, retry_after=retry_after)
+
+
+def malformed(body: str = '{"id": "chatcmpl-broken", "choices": [{"index": 0, "mess') -> Fault:
+    """A 200 whose body is not a usable completion (truncated JSON by default)."""
+    return Fault("malformed", status=200, body=body)
+
+
+def connection_reset() -> Fault:
+    return Fault("reset")
+
+
+def hang(seconds: float = 3600.0) -> Fault:
+    return Fault("hang", hang_s=seconds)
+
+
+FaultPlan = Callable[[str, int], "Fault | None"]
+"""``plan(conversation, position)``: the fault for the request at ``position`` (0-based, counting
+every request of that conversation, retries included), or None to answer normally."""
+
+
+def _draw(seed: int, conversation: str, position: int) -> float:
+    digest = hashlib.sha256(f"{seed}|{conversation}|{position}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def fault_rate(fault: Fault, rate: float, seed: int = 0, burst: int = 1) -> FaultPlan:
+    """Each request starts a burst of ``burst`` faulty requests with probability ``rate``.
+
+    The draw is a hash of (seed, conversation, position): deterministic per request, and a retry
+    (the next position) gets a fresh draw.
+    """
+
+    def plan(conversation: str, position: int) -> Fault | None:
+        starts = range(max(0, position - burst + 1), position + 1)
+        return fault if any(_draw(seed, conversation, p) < rate for p in starts) else None
+
+    return plan
+
+
+def first_requests(fault: Fault, count: int, match: str = "") -> FaultPlan:
+    """The first ``count`` requests of every conversation containing ``match`` get ``fault``."""
+
+    def plan(conversation: str, position: int) -> Fault | None:
+        return fault if match in conversation and position < count else None
+
+    return plan
+
+
 @dataclass(frozen=True)
 class _Answer:
     """A reply resolved for sending: stop sequences applied, ids and token counts fixed."""
@@ -220,6 +303,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # without this, Nagle meets delayed ACK and every loopback answer waits ~40 ms
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.server.connections_lock:
             self.server.open_connections.add(self.connection)
 
@@ -248,6 +333,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_HEAD(self) -> None:
         self.server.app._handle(self, "HEAD")
+
+    def reset_connection(self) -> None:
+        """Abort the connection with a TCP reset (SO_LINGER 0), as a crashing proxy does."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
 
     def read_body(self) -> bytes:
         return self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -303,6 +395,10 @@ class ScriptedLLMServer:
         self._responder_errors: list[str] = []
         self._models_seen: dict[str, None] = {}
         self._failures: deque[_Failure] = deque()
+        self._fault_plan: FaultPlan | None = None
+        self._positions: dict[str, int] = {}
+        self._faults_sent: list[tuple[str, int, str]] = []
+        self._stopping = threading.Event()
         self._response_ids = itertools.count(1)
         self._tool_call_ids = itertools.count(1)
         self._httpd: _HTTPServer | None = None
@@ -313,6 +409,7 @@ class ScriptedLLMServer:
     def start(self) -> ScriptedLLMServer:
         if self._httpd is not None:
             raise RuntimeError("server already started")
+        self._stopping.clear()
         self._httpd = _HTTPServer(self)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
@@ -329,6 +426,7 @@ class ScriptedLLMServer:
         httpd, thread = self._httpd, self._thread
         if httpd is None or thread is None:
             return
+        self._stopping.set()  # releases hanging requests
         httpd.shutdown()
         httpd.close_open_connections()
         httpd.server_close()
@@ -394,6 +492,17 @@ class ScriptedLLMServer:
         with self._lock:
             self._failures.extend([_Failure(status, body, retry_after)] * times)
 
+    def set_faults(self, plan: FaultPlan | None) -> None:
+        """Inject faults from now on as ``plan`` decides (None: no more faults)."""
+        with self._lock:
+            self._fault_plan = plan
+
+    @property
+    def faults_sent(self) -> list[tuple[str, int, str]]:
+        """``(conversation, position, kind)`` of every injected fault, in arrival order."""
+        with self._lock:
+            return list(self._faults_sent)
+
     def set_responder(self, responder: Responder) -> None:
         with self._lock:
             self._responder = responder
@@ -441,10 +550,19 @@ class ScriptedLLMServer:
             failure = self._failures.popleft() if self._failures else None
             responder = self._responder
             call_number = next(self._response_ids)
+            conversation = task_text(body)
+            position = self._positions.get(conversation, 0)
+            self._positions[conversation] = position + 1
+            fault = self._fault_plan(conversation, position) if self._fault_plan else None
+            if fault is not None and failure is None:
+                self._faults_sent.append((conversation, position, fault.kind))
         if self.latency_s > 0:
             time.sleep(self.latency_s)
         if failure is not None:
             self._send_failure(handler, protocol, failure)
+            return
+        if fault is not None:
+            self._send_fault(handler, protocol, fault)
             return
         try:
             answer = self._resolve(body, responder(copy.deepcopy(body)), protocol)
@@ -507,6 +625,17 @@ class ScriptedLLMServer:
     def _record_usage(self, answer: _Answer) -> None:
         with self._lock:
             self._usages.append(answer.usage())
+
+    def _send_fault(self, handler: _Handler, protocol: str, fault: Fault) -> None:
+        if fault.kind == "status":
+            self._send_failure(handler, protocol, _Failure(fault.status, None, fault.retry_after))
+        elif fault.kind == "malformed":
+            handler.send_bytes(200, (fault.body or "").encode(), "application/json")
+        elif fault.kind == "reset":
+            handler.reset_connection()
+        else:  # hang: hold the request, then drop the connection unanswered
+            self._stopping.wait(fault.hang_s)
+            handler.reset_connection()
 
     def _send_failure(self, handler: _Handler, protocol: str, failure: _Failure) -> None:
         headers = {} if failure.retry_after is None else {"Retry-After": f"{failure.retry_after:g}"}
