@@ -91,7 +91,7 @@ class RunConsole:
             self._progress = None
 
     def summaries(self, all_results: dict[str, list[dict[str, Any]]]) -> None:
-        """Per-agent summaries, then the combined one (`TOOL: 9/10 (90.0%)`)."""
+        """Per-agent summaries, then the combined one (`TOOL: 9/10 (90.0%, 95% CI 59.6–98.2%)`)."""
         if self.quiet:
             return
         ran = [(agent_type, records) for agent_type, records in all_results.items() if records]
@@ -111,10 +111,26 @@ class RunConsole:
                 )
         self.out.print("\n" + "=" * 60 + "\nCOMBINED SUMMARY\n" + "=" * 60)
         for agent_type, records in ran:
-            passed = sum(1 for r in records if r.get("success"))
-            self.out.print(
-                f"{agent_type.upper()}: {passed}/{len(records)} ({percent(passed, len(records))}%)"
-            )
+            self.out.print(summary_line(agent_type, records))
+
+
+def summary_line(agent_type: str, records: list[dict[str, Any]]) -> str:
+    """`TOOL: 9/10 (90.0%, 95% CI 59.6–98.2%)`; with repeats also the tasks, pass@K and pass^K."""
+    from .outputs.uncertainty import uncertainty_columns
+
+    passed = sum(1 for r in records if r.get("success"))
+    stats = uncertainty_columns(records)
+    line = (
+        f"{agent_type.upper()}: {passed}/{len(records)} ({percent(passed, len(records))}%, "
+        f"95% CI {stats['success_rate_ci_low']:.1f}–{stats['success_rate_ci_high']:.1f}%)"
+    )
+    repeats = stats["repeats"]
+    if repeats > 1:
+        line += (
+            f"; {stats['total_tasks']} tasks × {repeats} attempts, "
+            f"pass@{repeats} {stats['pass_at_k']:.3f}, pass^{repeats} {stats['pass_hat_k']:.3f}"
+        )
+    return line
 
 
 def percent(part: int, whole: int) -> str:

@@ -125,7 +125,9 @@ def test_oracle_run_scores_100_percent_and_writes_complete_folder(tmp_path: Path
     )
     assert result.returncode == 0, result.stderr
     assert "TOOL SUMMARY" in result.stdout and "COMBINED SUMMARY" in result.stdout
-    assert "TOOL: 8/8 (100.0%)" in result.stdout and "CODE: 7/7 (100.0%)" in result.stdout
+    # Wilson lower bound at n of n successes: n / (n + z^2) = 8/11.84 and 7/10.84
+    assert "TOOL: 8/8 (100.0%, 95% CI 67.6–100.0%)" in result.stdout
+    assert "CODE: 7/7 (100.0%, 95% CI 64.6–100.0%)" in result.stdout
     assert "NOT a real model" in result.stderr
     folder = only_run_folder(tmp_path)
     assert folder.name.startswith("oracle_both_")

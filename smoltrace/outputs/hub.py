@@ -129,6 +129,8 @@ _LEADERBOARD_INTS = {
     "failed_tests",
     "total_tokens",
     "avg_tokens_per_test",
+    "repeats",
+    "total_tasks",
 }
 _LEADERBOARD_STRINGS = {
     "run_id", "model", "agent_type", "provider", "timestamp", "submitted_by", "use_case", "team",

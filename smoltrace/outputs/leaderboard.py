@@ -9,6 +9,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..pricing import COST_DIGITS
 from .results import ordered_records
+from .uncertainty import UNCERTAINTY_COLUMNS, uncertainty_columns
 
 PURPOSES = ("selection", "regression", "monitoring")
 
@@ -53,6 +54,7 @@ LEADERBOARD_COLUMNS = (
     "power_cost_total_usd",
     *GPU_FIELDS,
     "notes",
+    *UNCERTAINTY_COLUMNS,
 )
 
 
@@ -193,5 +195,6 @@ def compute_leaderboard_row(
         "power_cost_total_usd": _round(gpu["power_cost_total"], COST_DIGITS),
         **{field: gpu[field] for field in GPU_FIELDS},
         "notes": f"Evaluation on {finished[:10]}; {total} tests",
+        **uncertainty_columns(records),
     }
     return {column: row[column] for column in LEADERBOARD_COLUMNS}
