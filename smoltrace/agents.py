@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .sandbox import check_imports, check_prompt_templates, check_template
 from .tools import build_tools, record_tool_calls
 
 logger = logging.getLogger(__name__)
@@ -77,7 +78,26 @@ def load_prompt_config(prompt_file: str | None) -> dict[str, Any] | None:
             raise ConfigError(f"--prompt-yml {path}: '{key}' must be a mapping")
     if "system_prompt" in data and not isinstance(data["system_prompt"], str):
         raise ConfigError(f"--prompt-yml {path}: 'system_prompt' must be a string")
+    imports = data.get("additional_authorized_imports")
+    if imports is not None and (
+        not isinstance(imports, list) or not all(isinstance(m, str) for m in imports)
+    ):
+        raise ConfigError(
+            f"--prompt-yml {path}: 'additional_authorized_imports' must be a list of module names"
+        )
+    _check_templates(data, f"--prompt-yml {path}")
     return data
+
+
+def _check_templates(config: dict[str, Any], origin: str) -> None:
+    """Every template the config supplies must pass the sandbox allow-list (see sandbox.templates)."""
+    if isinstance(config.get("prompt_templates"), dict):
+        check_prompt_templates(config["prompt_templates"], origin)
+    for key in TEMPLATE_KEYS:
+        if key in config and isinstance(config[key], dict):
+            check_prompt_templates({key: config[key]}, origin)
+        elif key in config:
+            check_template(config[key], f"{origin}: template '{key}'")
 
 
 def _default_templates(agent_type: str) -> dict[str, Any]:
@@ -108,6 +128,8 @@ def agent_settings(prompt_config: dict[str, Any] | None, agent_type: str) -> dic
         )
     if overrides:
         settings["prompt_templates"] = _merge(_default_templates(agent_type), overrides)
+        # smolagents renders these unsandboxed (the system prompt already while building the agent)
+        check_prompt_templates(settings["prompt_templates"], "prompt config")
     if agent_type == "tool":
         settings.pop("additional_authorized_imports", None)
     return settings
@@ -123,12 +145,14 @@ def build_agent(
     additional_imports: list[str] | None = None,
     search_provider: str = "duckduckgo",
     verbose_agent: bool = False,
+    allow_host_access: bool = False,
 ) -> Any:
     """A fresh agent of `agent_type` ('tool' or 'code') with its own tool instances.
 
     A `max_steps` in the prompt config wins over the CLI default, as in the original. The agent's
     own console log is off unless `verbose_agent` (it would tear the progress display apart, and
-    every step error it prints is kept in the record and the trace anyway).
+    every step error it prints is kept in the record and the trace anyway). Host-access imports
+    are refused here too unless `allow_host_access`, so no caller can skip that check.
     """
     from smolagents import CodeAgent, ToolCallingAgent
 
@@ -139,6 +163,11 @@ def build_agent(
             enabled_tools, search_provider=search_provider, additional_imports=additional_imports
         )
     ]
+    check_imports(
+        additional_imports,
+        (prompt_config or {}).get("additional_authorized_imports"),
+        allow_host_access,
+    )
     settings = agent_settings(prompt_config, agent_type)
     settings.setdefault("max_steps", max_steps)
     settings.setdefault("verbosity_level", 1 if verbose_agent else -1)

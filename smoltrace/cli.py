@@ -108,7 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=None,
         metavar="MODULE",
-        help="Extra modules the CodeAgent may import",
+        help="Extra modules the CodeAgent may import (host-access ones such as os, subprocess, sys need --allow-host-access)",
+    )
+    agent.add_argument(
+        "--allow-host-access",
+        action="store_true",
+        help="Allow --additional-imports (or a prompt YAML) to grant modules that reach this machine's files, processes or network; warned about and recorded",
     )
     agent.add_argument(
         "--working-directory", default=None, help="Sandbox root for file tools (must exist)"

@@ -20,6 +20,7 @@ from .otel import setup_inmemory_otel
 from .outputs.naming import RUN_ID_PATTERN
 from .redaction import RedactingFilter
 from .runner import TaskRecord, run_tasks, test_case_uid
+from .sandbox import check_imports
 from .tasks import DEFAULT_DATASET, DIFFICULTIES, TaskSet, filter_tasks, load_tasks, validate_tasks
 from .telemetry import extract_metrics, extract_traces, finish_otel, link_results_to_traces
 from .tools import validate_tool_names
@@ -135,6 +136,7 @@ def run_evaluation(
     search_provider: str = "duckduckgo",
     hf_inference_provider: str | None = None,
     trust_remote_code: bool = False,
+    allow_host_access: bool = False,
     task_set: TaskSet | None = None,
     on_record: Callable[[TaskRecord], None] | None = None,
 ) -> tuple[dict[str, list[TaskRecord]], list[dict[str, Any]], dict[str, Any], str, str]:
@@ -142,7 +144,8 @@ def run_evaluation(
 
     `all_results` is `{"tool": [...], "code": [...]}` (both keys always present). Bad inputs raise
     :class:`ConfigError` before any model is called. `task_set` lets a caller that already loaded
-    and validated the tasks skip loading them again.
+    and validated the tasks skip loading them again. Imports that give the agent's code host
+    access (`os`, `subprocess`, ...) are refused unless `allow_host_access`.
     """
     if debug:
         logging.getLogger("smoltrace").setLevel(logging.DEBUG)
@@ -165,6 +168,17 @@ def run_evaluation(
             validate_tasks(task_set.tasks, task_set.source), task_set.source, task_set.revision
         )
     tasks = task_set or load_tasks(dataset_name, split, dataset_revision)
+    granted = check_imports(
+        additional_imports,
+        (prompt_config or {}).get("additional_authorized_imports"),
+        allow_host_access,
+    )
+    if granted:
+        logger.warning(
+            "--allow-host-access: the CodeAgent may import %s; the model's code can read and "
+            "change this machine's files, processes and network",
+            ", ".join(granted),
+        )
     if mcp_server_url:
         raise ConfigError("MCP servers are not supported in this version; remove --mcp-server-url")
     selection = {a: filter_tasks(tasks.tasks, a, test_subset) for a in agent_types}
@@ -218,6 +232,7 @@ def run_evaluation(
                     additional_imports=additional_imports,
                     search_provider=search_provider,
                     verbose_agent=debug,
+                    allow_host_access=allow_host_access,
                 )
 
             all_results[agent_type] = run_tasks(

@@ -44,6 +44,7 @@ class _Plan:
     task_set: Any
     selection: dict[str, list[dict[str, Any]]]
     enable_gpu_metrics: bool
+    host_access_imports: list[str] = field(default_factory=list)
 
 
 def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
@@ -74,6 +75,13 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
     if args.mcp_server_url:
         raise ConfigError("MCP servers are not supported in this version; remove --mcp-server-url")
     prompt_config = load_prompt_config(args.prompt_yml)
+    from .sandbox import check_imports
+
+    granted = check_imports(
+        args.additional_imports,
+        (prompt_config or {}).get("additional_authorized_imports"),
+        args.allow_host_access,
+    )
     output_format, token = _output_target(args, console)
     task_set = load_tasks(
         args.dataset_name, args.split, args.dataset_revision, token=token or _dataset_token(args)
@@ -98,6 +106,7 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
         task_set,
         selection,
         gpu,
+        granted,
     )
 
 
@@ -244,6 +253,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
             search_provider=args.search_provider,
             hf_inference_provider=args.hf_inference_provider,
             trust_remote_code=args.trust_remote_code,
+            allow_host_access=args.allow_host_access,
             task_set=plan.task_set,
             on_record=on_record,
         )
@@ -296,6 +306,11 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
         otel_enabled=bool(args.enable_otel),
         gpu_metrics_enabled=plan.enable_gpu_metrics,
         hub=hub_names or None,
+        sandbox={
+            "allow_host_access": bool(args.allow_host_access),
+            "host_access_imports": plan.host_access_imports,
+            "code_timeout_s": None,
+        },
     )
     folder.write_outputs(rows, trace_data, metric_data, row, metadata)
     console.summaries(all_results)

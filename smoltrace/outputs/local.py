@@ -169,6 +169,7 @@ def build_metadata(
     otel_enabled: bool,
     gpu_metrics_enabled: bool,
     hub: dict[str, str] | None = None,
+    sandbox: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     from .. import __version__
 
@@ -189,4 +190,5 @@ def build_metadata(
         "gpu_metrics_enabled": gpu_metrics_enabled,
         "smoltrace_version": __version__,
         "hub": hub,
+        "sandbox": sandbox,
     }
