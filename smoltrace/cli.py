@@ -212,6 +212,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grouping.add_argument("--suite-version", default=None, help="Task suite version label")
 
+    gates = parser.add_argument_group("CI gate")
+    gates.add_argument(
+        "--min-success-rate",
+        type=float,
+        default=None,
+        metavar="PERCENT",
+        help="Exit 3 when the run's success rate (0-100) is below PERCENT",
+    )
+    gates.add_argument(
+        "--gate",
+        default="point",
+        choices=["point", "lower-bound"],
+        help="What --min-success-rate compares: the success rate, or the lower end of its 95%% interval",
+    )
+
     console = parser.add_argument_group("console")
     console.add_argument(
         "--quiet", action="store_true", help="Print only errors and the final line"
@@ -226,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.model and not args.push_only:
         parser.error("the following arguments are required: --model")
+    if args.min_success_rate is not None and not 0 <= args.min_success_rate <= 100:
+        parser.error(f"--min-success-rate {args.min_success_rate:g} is outside 0..100 (a percent)")
     from .main import run_cli
 
     return run_cli(args)

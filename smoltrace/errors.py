@@ -13,3 +13,8 @@ class ConfigError(ValueError):
 
 class PublishError(RuntimeError):
     """A Hub upload failed. The local run folder is complete; the message says how to retry."""
+
+
+GATE_FAILED = 3
+"""Exit code of a failed quality gate (`smoltrace-eval --min-success-rate`, `smoltrace-compare
+--max-regression`): distinct from 1 (a run or upload failed) and 2 (bad input)."""

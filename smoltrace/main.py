@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .console import RunConsole
-from .errors import ConfigError, PublishError
+from .errors import GATE_FAILED, ConfigError, PublishError
 from .redaction import register_secret
 
 logger = logging.getLogger(__name__)
@@ -349,7 +349,7 @@ def _push_only(args: argparse.Namespace, console: RunConsole) -> int:
 
 def run_cli(args: argparse.Namespace) -> int:
     """Run the CLI command; exit codes: 0 done, 1 upload failed or every task errored, 2 bad input,
-    130 interrupted."""
+    3 the --min-success-rate gate failed, 130 interrupted."""
     console = RunConsole(quiet=args.quiet, debug=args.debug)
     try:
         if args.push_only:
@@ -381,4 +381,19 @@ def run_cli(args: argparse.Namespace) -> int:
         f"[SUCCESS] Evaluation complete: {passed}/{len(rows)} passed "
         f"({100 * passed / len(rows) if rows else 0:.1f}%); run {outcome.run_id}; results in {where}"
     )
+    return _success_gate(args, outcome.leaderboard_row, console)
+
+
+def _success_gate(args: argparse.Namespace, row: dict[str, Any], console: RunConsole) -> int:
+    """`--min-success-rate`: exit 3 when the success rate (or its interval's lower end) is below."""
+    threshold = getattr(args, "min_success_rate", None)
+    if threshold is None:
+        return 0
+    lower = getattr(args, "gate", "point") == "lower-bound"
+    value = row["success_rate_ci_low"] if lower else row["success_rate"]
+    what = "lower end of the 95% interval of the success rate" if lower else "success rate"
+    if value is None or value < threshold:
+        console.error(f"gate failed: {what} {value}% is below --min-success-rate {threshold:g}%")
+        return GATE_FAILED
+    console.final(f"[GATE] passed: {what} {value}% >= {threshold:g}%")
     return 0

@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import json
 import logging
+import re
 import socket
 import struct
 import threading
@@ -144,6 +145,32 @@ def by_task(
         if default is None:
             raise LookupError(f"no scripted task matches {task[:200]!r}")
         return default(body)
+
+    return respond
+
+
+ADDITION_TASK = re.compile(r"What is (\d+) plus (\d+)\?")
+
+
+def graded_addition(correct: Callable[[str, Any], bool]) -> Responder:
+    """Tool-agent answers to "What is A plus B?" tasks, right or wrong as `correct(task, seed)` says.
+
+    The first step calls `calculator`, the next answers A+B when `correct` is true and A+B+1
+    otherwise. Stateless: the step is the number of assistant messages in the request and the
+    attempt is the request's `seed`, so each attempt gets the same answers in any worker order.
+    """
+
+    def respond(body: dict) -> Reply:
+        task = task_text(body)
+        match = ADDITION_TASK.search(task)
+        if match is None:
+            raise LookupError(f"not an addition task: {task[:200]!r}")
+        a, b = int(match[1]), int(match[2])
+        step = sum(1 for m in body.get("messages") or [] if m.get("role") == "assistant")
+        if step == 0:
+            return tool_call("calculator", expression=f"{a} + {b}")
+        answer = a + b if correct(task, body.get("seed")) else a + b + 1
+        return tool_call("final_answer", answer=str(answer))
 
     return respond
 
