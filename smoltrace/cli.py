@@ -164,6 +164,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="No GPU metrics (on by default for transformers and ollama with --enable-otel)",
     )
     telemetry.add_argument("--run-id", default=None, help="Run identifier (default: a new UUID4)")
+    telemetry.add_argument(
+        "--otlp-endpoint",
+        default=None,
+        metavar="URL",
+        help="Also send traces and metrics to this OTLP/HTTP collector (base URL, e.g. "
+        "http://127.0.0.1:4318; implies --enable-otel)",
+    )
+    telemetry.add_argument(
+        "--otlp-header",
+        action="append",
+        default=None,
+        metavar="NAME=VALUE",
+        help="Header for every OTLP request, e.g. Authorization='Bearer ...' (repeatable; values are never logged)",
+    )
+    telemetry.add_argument(
+        "--otlp-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="Limit of one OTLP export, and of the final flush when the run ends",
+    )
 
     output = parser.add_argument_group("output")
     output.add_argument(

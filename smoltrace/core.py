@@ -23,6 +23,7 @@ from .runner import TaskRecord, run_tasks, test_case_uid
 from .sandbox import check_imports
 from .tasks import DEFAULT_DATASET, DIFFICULTIES, TaskSet, filter_tasks, load_tasks, validate_tasks
 from .telemetry import extract_metrics, extract_traces, finish_otel, link_results_to_traces
+from .telemetry.otlp import DEFAULT_TIMEOUT_S, otlp_config
 from .tools import validate_tool_names
 
 logger = logging.getLogger(__name__)
@@ -139,6 +140,10 @@ def run_evaluation(
     allow_host_access: bool = False,
     task_set: TaskSet | None = None,
     on_record: Callable[[TaskRecord], None] | None = None,
+    otlp_endpoint: str | None = None,
+    otlp_headers: list[str] | dict[str, str] | None = None,
+    otlp_timeout: float = DEFAULT_TIMEOUT_S,
+    on_otlp_report: Callable[[dict[str, Any]], None] | None = None,
 ) -> tuple[dict[str, list[TaskRecord]], list[dict[str, Any]], dict[str, Any], str, str]:
     """Evaluate `model_name` on the task dataset; returns (all_results, traces, metrics, dataset, run_id).
 
@@ -146,6 +151,11 @@ def run_evaluation(
     :class:`ConfigError` before any model is called. `task_set` lets a caller that already loaded
     and validated the tasks skip loading them again. Imports that give the agent's code host
     access (`os`, `subprocess`, ...) are refused unless `allow_host_access`.
+
+    `otlp_endpoint` (an OTLP/HTTP collector's base URL; implies `enable_otel`) also sends the
+    run's spans and metrics there, with `otlp_headers` (`["K=V", ...]` or a dict) and at most
+    `otlp_timeout` seconds per export; `on_otlp_report` then gets the export's counts (the `otlp`
+    block of metadata.json). A collector's failure never fails the run.
     """
     if debug:
         logging.getLogger("smoltrace").setLevel(logging.DEBUG)
@@ -163,6 +173,8 @@ def run_evaluation(
         max_steps=max_steps,
         hf_inference_provider=hf_inference_provider,
     )
+    otlp = otlp_config(otlp_endpoint, otlp_headers, otlp_timeout)
+    enable_otel = enable_otel or otlp is not None
     if task_set is not None:  # given by the caller: validate (cheap) rather than trust
         task_set = TaskSet(
             validate_tasks(task_set.tasks, task_set.source), task_set.source, task_set.revision
@@ -209,7 +221,7 @@ def run_evaluation(
                 return spare_models.pop()
         return _build_model()
 
-    otel = setup_inmemory_otel(enable_otel, "smoltrace-eval", run_id, enable_gpu_metrics)
+    otel = setup_inmemory_otel(enable_otel, "smoltrace-eval", run_id, enable_gpu_metrics, otlp=otlp)
     tracer = otel[0]
     record_done = _progress_reporter(sum(map(len, selection.values())), on_record, verbose)
     restore_logging = _show_progress_logs(verbose)
@@ -256,8 +268,10 @@ def run_evaluation(
                 verbose, "%s: %d/%d (%.1f%%)", agent_type.upper(), passed, len(records), percent
             )
     finally:
-        finish_otel(otel)
+        otlp_report = finish_otel(otel)
         restore_logging()
+    if otlp_report is not None and on_otlp_report is not None:
+        on_otlp_report(otlp_report)
     span_exporter, metric_exporter, aggregator = otel[2], otel[3], otel[4]
     trace_data = extract_traces(span_exporter, run_id) if span_exporter is not None else []
     metric_data = extract_metrics(metric_exporter, aggregator, trace_data, all_results, run_id)

@@ -53,7 +53,15 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
     from .core import require_tasks, validate_inputs
     from .outputs.leaderboard import normalize_purpose
     from .tasks import filter_tasks, load_tasks
+    from .telemetry.otlp import DEFAULT_TIMEOUT_S, otlp_config
 
+    otlp_config(
+        getattr(args, "otlp_endpoint", None),
+        getattr(args, "otlp_header", None),
+        getattr(args, "otlp_timeout", DEFAULT_TIMEOUT_S),
+    )
+    if getattr(args, "otlp_endpoint", None):
+        args.enable_otel = True  # --otlp-endpoint implies --enable-otel
     agent_types = ["tool", "code"] if args.agent_type == "both" else [args.agent_type]
     run_id, model_args = validate_inputs(
         model_name=args.model,
@@ -184,6 +192,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
     from .outputs.local import RunFolder, build_metadata
     from .outputs.naming import generate_dataset_names, run_timestamp
     from .outputs.results import flatten_results_for_hf
+    from .telemetry.otlp import DEFAULT_TIMEOUT_S
 
     plan = _plan(args, console)
     timestamp = run_timestamp()
@@ -228,6 +237,8 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
         folder.append_record(record)
         console.task_done(record)
 
+    otlp_report: dict[str, Any] = {}
+
     try:
         all_results, trace_data, metric_data, dataset_used, run_id = run_evaluation(
             args.model,
@@ -256,6 +267,10 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
             allow_host_access=args.allow_host_access,
             task_set=plan.task_set,
             on_record=on_record,
+            otlp_endpoint=getattr(args, "otlp_endpoint", None),
+            otlp_headers=getattr(args, "otlp_header", None),
+            otlp_timeout=getattr(args, "otlp_timeout", DEFAULT_TIMEOUT_S),
+            on_otlp_report=otlp_report.update,
         )
     except ConfigError:  # e.g. the model would not load: nothing ran, so nothing is kept
         folder.discard_if_empty()
@@ -311,6 +326,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
             "host_access_imports": plan.host_access_imports,
             "code_timeout_s": None,
         },
+        otlp=otlp_report or None,
     )
     folder.write_outputs(rows, trace_data, metric_data, row, metadata)
     console.summaries(all_results)

@@ -170,6 +170,7 @@ def build_metadata(
     gpu_metrics_enabled: bool,
     hub: dict[str, str] | None = None,
     sandbox: dict[str, Any] | None = None,
+    otlp: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     from .. import __version__
 
@@ -191,4 +192,5 @@ def build_metadata(
         "smoltrace_version": __version__,
         "hub": hub,
         "sandbox": sandbox,
+        "otlp": otlp,
     }

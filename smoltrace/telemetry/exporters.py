@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from opentelemetry.sdk.metrics import (
@@ -101,11 +101,17 @@ class InMemorySpanExporter(SpanExporter):
     """Keeps every exported span as a dict (see :func:`span_to_dict`); thread-safe.
 
     `resource` is the run's resource: spans recorded by the agent instrumentation come from the
-    process-wide tracer provider, so the run's own `run.id` is stamped on them here.
+    process-wide tracer provider, so the run's own `run.id` is stamped on them here. `forward`,
+    when set, also gets each span with its (redacted) dict: the run's OTLP export (see otlp.py).
     """
 
-    def __init__(self, resource: Resource | None = None) -> None:
+    def __init__(
+        self,
+        resource: Resource | None = None,
+        forward: Callable[[ReadableSpan, dict[str, Any]], None] | None = None,
+    ) -> None:
         self.resource = resource
+        self.forward = forward
         self._lock = threading.Lock()
         self._spans: list[dict[str, Any]] = []
 
@@ -114,6 +120,9 @@ class InMemorySpanExporter(SpanExporter):
         converted = [span_to_dict(span, self.resource, redact) for span in spans]
         with self._lock:
             self._spans.extend(converted)
+        if self.forward is not None:
+            for span, plain in zip(spans, converted, strict=True):
+                self.forward(span, plain)
         return SpanExportResult.SUCCESS
 
     def get_finished_spans(self) -> list[dict[str, Any]]:

@@ -10,8 +10,10 @@ its root span starts; the agent, step, LLM and tool spans under that root then r
 exporter, which stamps them with the run's Resource. Two runs in one process, even concurrent
 ones, therefore each get complete traces and metrics tagged with their own `run.id`.
 
-Nothing is exported anywhere else: genai-otel gets `endpoint=""` and its own providers never
-become global, so no OTLP or console export happens and no network is touched.
+Nothing is exported anywhere else unless the run names a collector (`otlp`): then the run's
+exporter also forwards each span it keeps, routed ones included, to the run's OTLP export, and
+the run's MeterProvider gets a second reader for it (see otlp.py). genai-otel gets `endpoint=""`
+and its own providers never become global, so it exports nothing and touches no network.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from .metrics import TraceMetricsAggregator
 
 if TYPE_CHECKING:
     from .gpu import RunGPUCollector
+    from .otlp import OtlpConfig, OtlpExport
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +100,7 @@ class RunTelemetry:
     span_exporter: InMemorySpanExporter
     metric_exporter: InMemoryMetricExporter
     gpu: RunGPUCollector | None  # None without GPU metrics or without a GPU
+    otlp: OtlpExport | None = None  # None without a collector
 
 
 _lock = threading.Lock()
@@ -194,13 +198,16 @@ def setup_inmemory_otel(
     service_name: str = DEFAULT_SERVICE_NAME,
     run_id: str | None = None,
     enable_gpu_metrics: bool = False,
+    *,
+    otlp: OtlpConfig | None = None,
 ) -> OtelTuple:
     """Tracing and metrics for one run.
 
     Returns `(tracer, meter, span_exporter, metric_exporter, trace_aggregator, run_id)`, or six
     Nones when `enable_otel` is false (then nothing is imported or installed). `run_id` defaults
-    to a new UUID4; the run's Resource carries `service.name` and `run.id`. Call
-    :func:`finish_otel` with the tuple when the run's tasks are done.
+    to a new UUID4; the run's Resource carries `service.name` and `run.id`. With `otlp` (from
+    :func:`smoltrace.telemetry.otlp.otlp_config`) the run's spans and metrics also go to that
+    collector. Call :func:`finish_otel` with the tuple when the run's tasks are done.
     """
     if not enable_otel:
         return None, None, None, None, None, None
@@ -208,7 +215,12 @@ def setup_inmemory_otel(
     router = _process_router(service_name)
     resource = Resource.create({"service.name": service_name, "run.id": run_id})
 
-    span_exporter = InMemorySpanExporter(resource)
+    export = None
+    if otlp is not None:
+        from .otlp import OtlpExport
+
+        export = OtlpExport(otlp, resource, EXPORT_INTERVAL_MS)
+    span_exporter = InMemorySpanExporter(resource, export.forward if export else None)
     tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
     tracer_provider.add_span_processor(_ClaimTraces(router, span_exporter))
     tracer_provider.add_span_processor(SimpleSpanProcessor(span_exporter))
@@ -217,8 +229,9 @@ def setup_inmemory_otel(
     reader = PeriodicExportingMetricReader(
         metric_exporter, export_interval_millis=EXPORT_INTERVAL_MS
     )
+    readers = [reader] if export is None else [reader, export.metric_reader]
     meter_provider = MeterProvider(
-        resource=resource, metric_readers=[reader], shutdown_on_exit=False
+        resource=resource, metric_readers=readers, shutdown_on_exit=False
     )
     gpu = None
     if enable_gpu_metrics:
@@ -236,6 +249,7 @@ def setup_inmemory_otel(
             span_exporter,
             metric_exporter,
             gpu,
+            export,
         )
     logger.debug("OpenTelemetry set up for run %s (GPU metrics: %s)", run_id, gpu is not None)
     return (
@@ -254,19 +268,23 @@ def run_telemetry(otel: OtelTuple) -> RunTelemetry | None:
         return _runs.get(otel[2]) if otel[2] is not None else None
 
 
-def finish_otel(otel: OtelTuple) -> None:
+def finish_otel(otel: OtelTuple) -> dict[str, Any] | None:
     """End a run's telemetry: last GPU energy sample, final metric collection, spans released.
 
-    After this the exporters hold the run's complete data. Safe to call twice and on the
-    disabled tuple.
+    After this the exporters hold the run's complete data. With a collector, returns its export
+    report (the `otlp` block of metadata.json) once the last spans were sent or the export
+    timeout passed; otherwise None. Safe to call twice and on the disabled tuple.
     """
     with _lock:
         run = _runs.pop(otel[2], None) if otel[2] is not None else None
     if run is None:
-        return
+        return None
+    if run.otlp is not None:
+        run.otlp.begin_close()
     if run.gpu is not None:
         run.gpu.stop()
-    run.meter_provider.shutdown()  # the periodic reader's final collection and export
+    run.meter_provider.shutdown()  # the periodic readers' final collection and export
     run.tracer_provider.shutdown()
     if _router is not None:
         _router.release(run.span_exporter)
+    return run.otlp.close() if run.otlp is not None else None
