@@ -146,6 +146,7 @@ def build_agent(
     search_provider: str = "duckduckgo",
     verbose_agent: bool = False,
     allow_host_access: bool = False,
+    extra_tools: list[Any] | None = None,
 ) -> Any:
     """A fresh agent of `agent_type` ('tool' or 'code') with its own tool instances.
 
@@ -153,15 +154,21 @@ def build_agent(
     own console log is off unless `verbose_agent` (it would tear the progress display apart, and
     every step error it prints is kept in the record and the trace anyway). Host-access imports
     are refused here too unless `allow_host_access`, so no caller can skip that check.
+    `extra_tools` (fresh MCP tools for this agent) join the built-in ones and are recorded alike.
     """
     from smolagents import CodeAgent, ToolCallingAgent
 
     tool_log: list[str] = []
     tools = [
         record_tool_calls(t, tool_log)
-        for t in build_tools(
-            enabled_tools, search_provider=search_provider, additional_imports=additional_imports
-        )
+        for t in [
+            *build_tools(
+                enabled_tools,
+                search_provider=search_provider,
+                additional_imports=additional_imports,
+            ),
+            *(extra_tools or []),
+        ]
     ]
     check_imports(
         additional_imports,

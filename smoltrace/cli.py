@@ -122,13 +122,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--mcp-server-url",
         action="append",
         default=None,
-        help="MCP server URL (not supported in this version)",
+        metavar="URL|NAME=URL",
+        help="MCP server whose tools the agents get (repeatable); with NAME= its tools are named NAME_tool",
     )
     agent.add_argument(
         "--mcp-transport",
         default="auto",
         choices=["auto", "streamable-http", "sse"],
-        help="MCP transport",
+        help="MCP transport; auto = sse when the URL path ends in /sse, else streamable-http",
     )
 
     data = parser.add_argument_group("tasks")

@@ -24,7 +24,8 @@ from .sandbox import check_imports
 from .tasks import DEFAULT_DATASET, DIFFICULTIES, TaskSet, filter_tasks, load_tasks, validate_tasks
 from .telemetry import extract_metrics, extract_traces, finish_otel, link_results_to_traces
 from .telemetry.otlp import DEFAULT_TIMEOUT_S, otlp_config
-from .tools import validate_tool_names
+from .tools import tool_names, validate_tool_names
+from .tools.mcp import MCPToolset, connect_mcp_servers, parse_mcp_servers
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +53,8 @@ def validate_run_id(run_id: str | None) -> str:
     return run_id
 
 
-def effective_workers(provider: str, requested: int, mcp_server_url: Any) -> int:
+def effective_workers(provider: str, requested: int, mcp_server_url: Any = None) -> int:
+    """Workers to use; `mcp_server_url` is kept for callers (MCP sessions are shared by workers)."""
     if requested < 1:
         raise ConfigError(f"--parallel-workers must be at least 1, got {requested}")
     if requested > 1 and provider in SINGLE_WORKER_PROVIDERS:
@@ -61,9 +63,6 @@ def effective_workers(provider: str, requested: int, mcp_server_url: Any) -> int
             provider,
             requested,
         )
-        return 1
-    if requested > 1 and mcp_server_url:
-        logger.warning("MCP tools are shared state: using 1 worker instead of %d", requested)
         return 1
     return requested
 
@@ -138,6 +137,7 @@ def run_evaluation(
     hf_inference_provider: str | None = None,
     trust_remote_code: bool = False,
     allow_host_access: bool = False,
+    mcp_transport: str = "auto",
     task_set: TaskSet | None = None,
     on_record: Callable[[TaskRecord], None] | None = None,
     otlp_endpoint: str | None = None,
@@ -150,7 +150,9 @@ def run_evaluation(
     `all_results` is `{"tool": [...], "code": [...]}` (both keys always present). Bad inputs raise
     :class:`ConfigError` before any model is called. `task_set` lets a caller that already loaded
     and validated the tasks skip loading them again. Imports that give the agent's code host
-    access (`os`, `subprocess`, ...) are refused unless `allow_host_access`.
+    access (`os`, `subprocess`, ...) are refused unless `allow_host_access`. `mcp_server_url`
+    (a URL, `name=URL`, or a list of them) adds each MCP server's tools; a server that cannot be
+    reached or lists no tools, or a clashing tool name, is a ConfigError before any model call.
 
     `otlp_endpoint` (an OTLP/HTTP collector's base URL; implies `enable_otel`) also sends the
     run's spans and metrics there, with `otlp_headers` (`["K=V", ...]` or a dict) and at most
@@ -191,8 +193,7 @@ def run_evaluation(
             "change this machine's files, processes and network",
             ", ".join(granted),
         )
-    if mcp_server_url:
-        raise ConfigError("MCP servers are not supported in this version; remove --mcp-server-url")
+    mcp_servers = parse_mcp_servers(mcp_server_url, mcp_transport)
     selection = {a: filter_tasks(tasks.tasks, a, test_subset) for a in agent_types}
     require_tasks(selection, tasks, test_subset)
     workers = effective_workers(provider, parallel_workers, mcp_server_url)
@@ -228,7 +229,12 @@ def run_evaluation(
 
     all_results: dict[str, list[TaskRecord]] = {"tool": [], "code": []}
     offset = 0
+    toolset: MCPToolset | None = None
     try:
+        if mcp_servers:  # one session per server, shared by every agent and worker
+            toolset = connect_mcp_servers(
+                mcp_servers, reserved_names={*tool_names(enable_tools), "final_answer"}
+            )
         for agent_type, selected in selection.items():
             logger.info(
                 "Running %d %s-agent tasks with %d worker(s)", len(selected), agent_type, workers
@@ -245,6 +251,7 @@ def run_evaluation(
                     search_provider=search_provider,
                     verbose_agent=debug,
                     allow_host_access=allow_host_access,
+                    extra_tools=toolset.make_tools() if toolset else None,
                 )
 
             all_results[agent_type] = run_tasks(
@@ -268,6 +275,8 @@ def run_evaluation(
                 verbose, "%s: %d/%d (%.1f%%)", agent_type.upper(), passed, len(records), percent
             )
     finally:
+        if toolset is not None:
+            toolset.close()
         otlp_report = finish_otel(otel)
         restore_logging()
     if otlp_report is not None and on_otlp_report is not None:

@@ -45,6 +45,7 @@ class _Plan:
     selection: dict[str, list[dict[str, Any]]]
     enable_gpu_metrics: bool
     host_access_imports: list[str] = field(default_factory=list)
+    mcp_servers: list[Any] = field(default_factory=list)
 
 
 def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
@@ -80,8 +81,9 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
     _check_output_dir(args.output_dir)
     if args.working_directory and not Path(args.working_directory).is_dir():
         raise ConfigError(f"--working-directory {args.working_directory} is not an existing folder")
-    if args.mcp_server_url:
-        raise ConfigError("MCP servers are not supported in this version; remove --mcp-server-url")
+    from .tools.mcp import parse_mcp_servers
+
+    mcp_servers = parse_mcp_servers(args.mcp_server_url, args.mcp_transport)
     prompt_config = load_prompt_config(args.prompt_yml)
     from .sandbox import check_imports
 
@@ -96,7 +98,8 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
     )
     selection = {a: filter_tasks(task_set.tasks, a, args.difficulty) for a in agent_types}
     require_tasks(selection, task_set, args.difficulty)
-    _warn_unreachable_tools(selection, args.enable_tools)
+    if not mcp_servers:  # MCP tool names are known only once connected (in run_evaluation)
+        _warn_unreachable_tools(selection, args.enable_tools)
     from .models import LOCAL_PROVIDERS
 
     gpu = bool(
@@ -115,6 +118,7 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
         selection,
         gpu,
         granted,
+        mcp_servers,
     )
 
 
@@ -251,7 +255,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
             args.debug,
             args.provider,
             plan.prompt_config,
-            None,
+            args.mcp_server_url,
             plan.run_id,
             plan.enable_gpu_metrics,
             api_base=args.api_base,
@@ -265,6 +269,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
             hf_inference_provider=args.hf_inference_provider,
             trust_remote_code=args.trust_remote_code,
             allow_host_access=args.allow_host_access,
+            mcp_transport=args.mcp_transport,
             task_set=plan.task_set,
             on_record=on_record,
             otlp_endpoint=getattr(args, "otlp_endpoint", None),
@@ -321,6 +326,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
         otel_enabled=bool(args.enable_otel),
         gpu_metrics_enabled=plan.enable_gpu_metrics,
         hub=hub_names or None,
+        mcp_servers=[server.record() for server in plan.mcp_servers],
         sandbox={
             "allow_host_access": bool(args.allow_host_access),
             "host_access_imports": plan.host_access_imports,

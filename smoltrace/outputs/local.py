@@ -171,6 +171,7 @@ def build_metadata(
     hub: dict[str, str] | None = None,
     sandbox: dict[str, Any] | None = None,
     otlp: dict[str, Any] | None = None,
+    mcp_servers: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     from .. import __version__
 
@@ -193,4 +194,5 @@ def build_metadata(
         "hub": hub,
         "sandbox": sandbox,
         "otlp": otlp,
+        "mcp_servers": mcp_servers or [],
     }
