@@ -377,6 +377,12 @@ def connect_mcp_servers(
     servers: list[MCPServerSpec], reserved_names: Iterable[str] = ()
 ) -> MCPToolset:
     """Open every server and collect its tools; any failure closes what was opened and raises."""
+    try:
+        import mcp.client.session  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            "--mcp-server-url needs the MCP SDK; install it with: pip install 'smoltrace[mcp]'"
+        ) from None
     sessions: list[_Session] = []
     specs: list[_ToolSpec] = []
     taken = {name: "a built-in tool" for name in reserved_names}
