@@ -74,6 +74,11 @@ ROW_FIELD_TYPES: dict[str, str] = {
     "gpu_utilization_max": NUMBER,
     "gpu_memory_max_mib": NUMBER,
     "gpu_power_avg_w": NUMBER,
+    "success_rate_ci_low": NUMBER,
+    "success_rate_ci_high": NUMBER,
+    "repeats": INTEGER,
+    "pass_at_k": NUMBER,
+    "pass_hat_k": NUMBER,
 }
 REQUIRED_RESULT_FIELDS = ("task_id", "test_case_uid", "agent_type", "success")
 RESULT_FIELD_TYPES: dict[str, str] = {

@@ -1,4 +1,4 @@
-"""The dashboard's Gradio Blocks: leaderboard, run, trace and GPU-metrics views and their wiring.
+"""The dashboard's Gradio Blocks: leaderboard, run, trace, compare and GPU-metrics views, wired.
 
 Imported only after `app.configure_offline` ran, because importing gradio imports huggingface_hub,
 which reads its offline and telemetry settings at import time.
@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from MockTraceMind import views
+from MockTraceMind import compare, views
 from MockTraceMind.data import DataError, DataStore, Run, find_trace
 
 logger = logging.getLogger(__name__)
@@ -147,6 +147,7 @@ def build_app(store: DataStore) -> gr.Blocks:
                     column_widths=[width for _, _, width in views.LEADERBOARD_COLUMNS],
                 )
                 gr.Markdown("Select a row to open the run.")
+                success_plot = gr.Plot(elem_id="mt-success-plot")
             with gr.Tab("Run", id="run"):
                 run_select = gr.Dropdown(label="Run", choices=[], elem_id="mt-run-select")
                 run_title = gr.Markdown("Pick a run on the leaderboard.", elem_id="mt-run-title")
@@ -177,20 +178,40 @@ def build_app(store: DataStore) -> gr.Blocks:
                     "Click a span to see its attributes.", elem_id="mt-span-title"
                 )
                 span_json = gr.JSON(label="Span attributes", elem_id="mt-span-json", max_height=480)
+            with gr.Tab("Compare", id="compare"):
+                with gr.Row():
+                    compare_a = gr.Dropdown(
+                        label="Run A (baseline)", choices=[], elem_id="mt-compare-a"
+                    )
+                    compare_b = gr.Dropdown(
+                        label="Run B (candidate)", choices=[], elem_id="mt-compare-b"
+                    )
+                compare_summary = gr.Markdown(
+                    "Pick two runs to compare them task by task.", elem_id="mt-compare-summary"
+                )
+                compare_tasks = gr.Dataframe(
+                    interactive=False, elem_id="mt-compare-tasks", max_height=480, wrap=True
+                )
             with gr.Tab("GPU metrics", id="gpu") as gpu_tab:
                 gpu_select = gr.Dropdown(label="Run", choices=[], elem_id="mt-gpu-select")
                 gpu = GpuPanel(hint=views.gpu_hint())
 
-        def leaderboard_value(
+        def shown_runs(
             samples: bool,
             models: list[str] | None,
             providers: list[str] | None,
             agents: list[str] | None,
             sort: str,
             desc: bool,
-        ) -> Any:
+        ) -> list[Run]:
             chosen = views.filter_runs(runs(samples), models, providers, agents)
-            return views.leaderboard_table(views.sort_runs(chosen, sort, desc))
+            return views.sort_runs(chosen, sort, desc)
+
+        def leaderboard_value(*choices: Any) -> Any:
+            return views.leaderboard_table(shown_runs(*choices))
+
+        def success_plot_value(*choices: Any) -> Any:
+            return views.success_figure(shown_runs(*choices))
 
         filters = [model_filter, provider_filter, agent_filter, sort_by, descending]
 
@@ -203,8 +224,11 @@ def build_app(store: DataStore) -> gr.Blocks:
                 provider_filter: gr.Dropdown(choices=views.distinct(present, "provider")),
                 agent_filter: gr.Dropdown(choices=views.distinct(present, "agent_type")),
                 leaderboard: leaderboard_value(samples, *filter_values),
+                success_plot: success_plot_value(samples, *filter_values),
                 run_select: gr.Dropdown(choices=choices),
                 gpu_select: gr.Dropdown(choices=choices),
+                compare_a: gr.Dropdown(choices=choices),
+                compare_b: gr.Dropdown(choices=choices),
             }
 
         refresh_targets = [
@@ -213,9 +237,33 @@ def build_app(store: DataStore) -> gr.Blocks:
             provider_filter,
             agent_filter,
             leaderboard,
+            success_plot,
             run_select,
             gpu_select,
+            compare_a,
+            compare_b,
         ]
+
+        def compare_outputs(key_a: str | None, key_b: str | None) -> dict[Any, Any]:
+            run_a, run_b = store.find(key_a), store.find(key_b)
+            if run_a is None or run_b is None:
+                return {
+                    compare_summary: "Pick two runs to compare them task by task.",
+                    compare_tasks: compare.task_table(None),
+                }
+            try:
+                report = compare.compare_results(store.results(run_a), store.results(run_b))
+            except DataError as exc:
+                return {
+                    compare_summary: f"**Error:** {exc}",
+                    compare_tasks: compare.task_table(None),
+                }
+            return {
+                compare_summary: compare.compare_markdown(run_a.label, run_b.label, report),
+                compare_tasks: compare.task_table(report),
+            }
+
+        compare_targets = [compare_summary, compare_tasks]
 
         def gpu_outputs(key: str | None) -> dict[Any, Any]:
             run = store.find(key)
@@ -361,6 +409,7 @@ def build_app(store: DataStore) -> gr.Blocks:
         )
         for control in filters:
             control.change(leaderboard_value, [with_samples, *filters], leaderboard)
+            control.change(success_plot_value, [with_samples, *filters], success_plot)
         leaderboard.select(on_leaderboard_select, [task_filter], [*run_targets, tabs])
         run_select.input(run_outputs, [run_select, task_filter], run_targets)
         task_filter.input(run_outputs, [run_select, task_filter], run_targets)
@@ -370,6 +419,8 @@ def build_app(store: DataStore) -> gr.Blocks:
         # Plots are drawn when the GPU tab is opened, not on every run change.
         gpu_tab.select(gpu_outputs, [gpu_select], gpu.targets)
         gpu_select.input(gpu_outputs, [gpu_select], gpu.targets)
+        compare_a.input(compare_outputs, [compare_a, compare_b], compare_targets)
+        compare_b.input(compare_outputs, [compare_a, compare_b], compare_targets)
     return demo
 
 

@@ -21,6 +21,7 @@ LEADERBOARD_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("Provider", "provider", 95),
     ("Agent", "agent_type", 70),
     ("Success %", "success_rate", 80),
+    ("95% CI", "success_ci", 100),
     ("Passed", "successful_tests", 70),
     ("Tests", "total_tests", 60),
     ("Avg steps", "avg_steps", 70),
@@ -188,12 +189,60 @@ def leaderboard_cell(run: Run, field_name: str) -> Any:
         return run.origin
     if field_name == "key":
         return run.key
+    if field_name == "success_ci":
+        return success_interval(run.row)
     value = run.row.get(field_name)
     if field_name == "total_duration_ms" and value is not None:
         return round(float(value) / 1000, 3)
     if field_name == "timestamp" and isinstance(value, str):
         return value[:19].replace("T", " ")
     return value
+
+
+def success_interval(row: dict[str, Any]) -> str:
+    """`59.6–98.2` from the row's 95% interval; blank for rows written before intervals existed."""
+    low, high = row.get("success_rate_ci_low"), row.get("success_rate_ci_high")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)):
+        return ""
+    return f"{low:.1f}–{high:.1f}"
+
+
+def success_figure(runs: list[Run]) -> go.Figure:
+    """Success rate per run with its 95% interval as error bars (none for rows without one)."""
+    labels, values, above, below = [], [], [], []
+    for run in runs:
+        rate = run.row.get("success_rate")
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool):
+            continue
+        low, high = run.row.get("success_rate_ci_low"), run.row.get("success_rate_ci_high")
+        known = success_interval(run.row) != ""
+        labels.append(f"{run.row.get('model')} · {run.row.get('agent_type')} · {run.key[:8]}")
+        values.append(float(rate))
+        above.append(float(high) - float(rate) if known else 0.0)
+        below.append(float(rate) - float(low) if known else 0.0)
+    figure = go.Figure(
+        go.Scatter(
+            x=values,
+            y=labels,
+            mode="markers",
+            marker={"size": 10, "color": LINE_COLORS[0]},
+            error_x={"type": "data", "symmetric": False, "array": above, "arrayminus": below},
+            hovertemplate="%{x:.1f}%<extra>%{y}</extra>",
+        )
+    )
+    figure.update_layout(
+        title={
+            "text": "Success rate with 95% confidence interval",
+            "x": 0.02,
+            "font": {"size": 15},
+        },
+        template="plotly_white",
+        height=max(220, 70 + 34 * len(labels)),
+        margin={"l": 20, "r": 20, "t": 45, "b": 45},
+        xaxis={"title": "success rate (%)", "range": [0, 100.5]},
+        yaxis={"automargin": True, "autorange": "reversed"},
+    )
+    return figure
 
 
 LEADERBOARD_HEADERS = [header for header, _, _ in LEADERBOARD_COLUMNS]
@@ -246,7 +295,7 @@ def run_cards(run: Run) -> str:
     duration = row.get("total_duration_ms")
     return stat_cards(
         [
-            ("Success rate", fmt_number(row.get("success_rate"), 1, "%"), "of all tasks"),
+            ("Success rate", fmt_number(row.get("success_rate"), 1, "%"), success_caption(row)),
             (
                 "Passed / failed",
                 f"{row.get('successful_tests')} / {row.get('failed_tests')}",
@@ -262,6 +311,19 @@ def run_cards(run: Run) -> str:
             ("CO2", fmt_number(row.get("co2_emissions_g"), 4, "g"), "measured on GPU runs"),
         ]
     )
+
+
+def success_caption(row: dict[str, Any]) -> str:
+    """`95% CI 59.6–98.2%`, with pass@K and pass^K when tasks were repeated."""
+    interval = success_interval(row)
+    caption = f"95% CI {interval}%" if interval else "of all tasks"
+    repeats = row.get("repeats")
+    if isinstance(repeats, int) and repeats > 1:
+        caption += (
+            f"; pass@{repeats} {fmt_number(row.get('pass_at_k'), 3)}, "
+            f"pass^{repeats} {fmt_number(row.get('pass_hat_k'), 3)}"
+        )
+    return caption
 
 
 TASK_HEADERS = [header for header, _ in TASK_COLUMNS]

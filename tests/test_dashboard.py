@@ -989,3 +989,108 @@ def test_real_litellm_run_shows_priced_calls_and_its_failed_call(litellm_run: Pa
     assert COST_TEXT.fullmatch(priced) and priced != "$0.00"
     focus = next(s for s in trace["spans"] if s["span_id"] == views.focus_span(trace))
     assert focus["name"] == "LiteLLMModel.generate" and focus["status"]["code"] == "ERROR"
+
+
+# -- uncertainty and the compare view ------------------------------------------------------------
+
+
+def wilson_text(successes: int, n: int, z: float = 1.959963984540054) -> str:
+    p = successes / n
+    centre, spread = p + z * z / (2 * n), z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
+    low, high = (centre - spread) / (1 + z * z / n), (centre + spread) / (1 + z * z / n)
+    return f"{100 * low:.1f}–{100 * high:.1f}"
+
+
+def test_leaderboard_and_run_cards_show_the_interval(results_dir: Path) -> None:
+    store = DataStore(results_dir)
+    (run,) = store.refresh().runs
+    # the oracle passes 3 of the 4 task executions (no agent has the translate tool)
+    assert (run.row["successful_tests"], run.row["total_tests"]) == (3, 4)
+    frame = as_frame(views.leaderboard_table([run]))
+    assert frame["95% CI"].tolist() == [wilson_text(3, 4)]
+    assert f"95% CI {wilson_text(3, 4)}%" in views.run_cards(run)
+    # rows from before intervals existed (the samples) show a blank cell and the old caption
+    old = sample_runs().runs
+    assert as_frame(views.leaderboard_table(old))["95% CI"].tolist() == ["", ""]
+    assert "of all tasks" in views.run_cards(old[0])
+
+
+def test_run_card_shows_pass_at_k_for_repeated_runs() -> None:
+    run = sample_runs().runs[0]
+    row = {**run.row, "repeats": 5, "pass_at_k": 0.9, "pass_hat_k": 0.41234}
+    row.update(success_rate_ci_low=60.0, success_rate_ci_high=80.25)
+    caption = views.success_caption(row)
+    assert caption == "95% CI 60.0–80.2%; pass@5 0.900, pass^5 0.412"
+
+
+def test_success_figure_draws_the_interval_as_error_bars(results_dir: Path) -> None:
+    (run,) = DataStore(results_dir).refresh().runs
+    old = sample_runs().runs[0]
+    figure = views.success_figure([run, old])
+    (trace,) = figure.data
+    rate, low, high = (
+        run.row[k] for k in ("success_rate", "success_rate_ci_low", "success_rate_ci_high")
+    )
+    assert list(trace.x) == [rate, old.row["success_rate"]]
+    assert list(trace.error_x.array) == pytest.approx([high - rate, 0.0])
+    assert list(trace.error_x.arrayminus) == pytest.approx([rate - low, 0.0])
+    assert trace.error_x.symmetric is False
+
+
+def test_compare_view_of_the_two_sample_runs() -> None:
+    from MockTraceMind import compare
+
+    store = DataStore(None)
+    gpt4, llama = (
+        store.results(sample_runs().get(k))
+        for k in ("sample-gpt4-api", "sample-llama31-8b-instruct")
+    )
+    report = compare.compare_results(gpt4, llama)
+    assert report is not None
+    # llama loses tool_search_compare and wins code_trip_budget: 1 win, 1 loss, 4 ties
+    assert (report["wins"], report["losses"], report["ties"]) == (1, 1, 4)
+    assert report["difference"] == 0.0 and report["p_value"] == 1.0  # 2 * (1 + 2) / 4, capped
+    assert report["rate_a"] == pytest.approx(500 / 6) and report["ci_low"] < 0 < report["ci_high"]
+    outcomes = {task: outcome for task, _, _, _, outcome in report["tasks"]}
+    assert (
+        outcomes["tool_search_compare"] == "B worse" and outcomes["code_trip_budget"] == "B better"
+    )
+    text = compare.compare_markdown("GPT-4", "Llama", report)
+    assert "No detectable difference" in text and "Paired tasks: 6 (dropped: 0 only in A" in text
+    table = as_frame(compare.task_table(report))
+    assert table["Outcome"].tolist()[:2] == ["B worse", "B better"]  # changed tasks first
+    assert compare.compare_results(gpt4, [{**r, "task_id": "x"} for r in llama]) is None
+    assert "share no task" in compare.compare_markdown("a", "b", None)
+
+
+def test_compare_view_agrees_with_smoltrace_compare(litellm_run: Path, tmp_path: Path) -> None:
+    """The dashboard computes the comparison itself (it imports nothing from smoltrace); on the
+    same rows it must give smoltrace-compare's figures."""
+    from MockTraceMind import compare
+    from smoltrace.comparison import RunRows, compare_runs
+
+    rows_a = json.loads((litellm_run / "results.json").read_text())
+    rows_b = [
+        {**r, "success": not r["success"], "total_tokens": 2 * r["total_tokens"]} for r in rows_a
+    ]
+    rows_b += [{**rows_a[0], "task_id": "extra"}]
+    mine = compare.compare_results(rows_a, rows_b, iterations=2000, seed=4)
+    theirs = compare_runs(RunRows("a", rows_a), RunRows("b", rows_b), iterations=2000, seed=4)
+    assert mine is not None
+    assert mine["paired_tasks"] == theirs["paired_tasks"] == 2
+    assert (mine["only_in_a"], mine["only_in_b"]) == (0, 1) == tuple(theirs["dropped"].values())
+    for key in ("a", "b", "difference", "ci_low", "ci_high"):
+        assert mine["rate_" + key if key in "ab" else key] == pytest.approx(
+            theirs["success_rate"][key]
+        )
+    assert mine["p_value"] == theirs["mcnemar"]["p_value"]
+    assert mine["metrics"]["total_tokens"]["difference"] == pytest.approx(
+        theirs["tokens"]["difference"]
+    )
+    assert mine["metrics"]["cost_usd"]["a"] == pytest.approx(theirs["cost_usd"]["a"])
+
+
+def test_dashboard_imports_nothing_from_smoltrace() -> None:
+    for path in (REPO_ROOT / "MockTraceMind").glob("*.py"):
+        source = path.read_text()
+        assert not re.search(r"^\s*(from|import)\s+smoltrace\b", source, re.M), path.name
