@@ -2,7 +2,8 @@
 
 Spans like smoltrace's LLM spans (a few KB of redacted attributes) go through the run's in-memory
 exporter, once alone and once also forwarded to an OTLP/HTTP receiver running in its own process
-(tests/fakes/otlp_receiver.py), so the receiver's decoding is not counted. Usage:
+(tests/fakes/otlp_receiver.py), so the receiver's decoding is not counted. Then whole traced runs
+of the mock oracle on the built-in suite, with and without the collector, interleaved. Usage:
     .venv/bin/python bench/bench_otlp_export.py [--spans N] [--repeats R]
 """
 
@@ -54,6 +55,18 @@ def one_pass(spans: int, endpoint: str | None) -> tuple[float, float, int]:
     return thread_cpu / spans * 1e6, process_cpu / spans * 1e6, exported
 
 
+def one_run(endpoint: str | None) -> tuple[float, int]:
+    """(process CPU seconds, spans) of one traced mock run of the built-in suite."""
+    from smoltrace.core import run_evaluation
+
+    started = time.process_time()
+    _, traces, *_ = run_evaluation(
+        "oracle", ["tool", "code"], provider="mock", enable_otel=True, verbose=False,
+        otlp_endpoint=endpoint,
+    )  # fmt: skip
+    return time.process_time() - started, sum(len(d["spans"]) for d in traces)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--spans", type=int, default=5000)
@@ -70,6 +83,8 @@ def main() -> None:
             base.append(one_pass(args.spans, None))
             otlp.append(one_pass(args.spans, url))
             assert otlp[-1][2] == args.spans, otlp[-1]
+        one_run(url)  # warm-up
+        runs = [(one_run(None), one_run(url)) for _ in range(args.repeats)]
     finally:
         receiver.stdin.close()
         receiver.wait(10)
@@ -79,6 +94,13 @@ def main() -> None:
         print(
             f"{label:14s} CPU per span: in-memory {b:7.1f} us, +OTLP {o:7.1f} us (+{o - b:.1f} us)"
         )
+    spans = runs[0][0][1]
+    b = statistics.median(r[0][0] for r in runs)
+    o = statistics.median(r[1][0] for r in runs)
+    print(
+        f"mock run ({spans} spans): CPU {b:.2f} s, +OTLP {o:.2f} s "
+        f"(+{(o - b) / spans * 1e6:.0f} us per span, x{o / b:.2f})"
+    )
 
 
 if __name__ == "__main__":

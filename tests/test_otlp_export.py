@@ -22,12 +22,14 @@ from fakes.otlp_receiver import OtlpReceiver
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from test_telemetry_gpu import RUN_SECONDS, fake_gpu  # noqa: F401  (fixture)
 
 from smoltrace.core import run_evaluation
 from smoltrace.errors import ConfigError
 from smoltrace.otel import finish_otel, setup_inmemory_otel
 from smoltrace.redaction import REDACTED
 from smoltrace.tasks import TaskSet, load_tasks, validate_task
+from smoltrace.telemetry import extract_metrics
 from smoltrace.telemetry.exporters import span_to_dict
 from smoltrace.telemetry.otlp import SpanBatcher, otlp_config
 
@@ -213,13 +215,62 @@ def test_run_metrics_reach_the_collector_redacted(monkeypatch) -> None:
         (batch,) = receiver.metrics
         assert batch["resource"]["run.id"] == "otlp-metrics"
         assert batch["names"] == ["smoltrace.test.count"]
-        assert batch["points"] == [{"device": f"card {REDACTED}"}]
+        assert batch["points"] == [
+            {
+                "name": "smoltrace.test.count",
+                "attributes": {"device": f"card {REDACTED}"},
+                "value": 3,
+            }
+        ]
         assert secret.encode() not in b"".join(r.body for r in receiver.requests)
     with OtlpReceiver(status=500) as failing:
         otel = setup_inmemory_otel(True, "svc", "otlp-metrics-2", otlp=otlp_config(failing.url))
         otel[1].create_counter("smoltrace.test.count").add(1)
         report = finish_otel(otel)
         assert report["metric_exports"] == 0 and report["metric_exports_failed"] == 1
+
+
+def test_gpu_metrics_reach_the_collector_as_in_metrics_json(fake_gpu) -> None:  # noqa: F811
+    _, clock = fake_gpu
+    with OtlpReceiver() as receiver:
+        otel = setup_inmemory_otel(
+            True, "smoltrace-eval", "otlp-gpu", enable_gpu_metrics=True,
+            otlp=otlp_config(receiver.url),
+        )  # fmt: skip
+        clock.now += RUN_SECONDS
+        report = finish_otel(otel)
+    assert report["metric_exports"] == 1 and report["metric_exports_failed"] == 0
+    (batch,) = extract_metrics(otel[3], otel[4], [], {}, "otlp-gpu")["resourceMetrics"]
+    expected = sorted(
+        (metric["name"], json.dumps(_plain_attributes(p["attributes"]), sort_keys=True), _value(p))
+        for scope in batch["scopeMetrics"]
+        for metric in scope["metrics"]
+        for p in (metric.get("gauge") or metric.get("sum"))["dataPoints"]
+    )
+    (received,) = receiver.metrics
+    assert received["resource"]["run.id"] == "otlp-gpu"
+    assert (
+        sorted(
+            (p["name"], json.dumps(p["attributes"], sort_keys=True), p["value"])
+            for p in received["points"]
+        )
+        == expected
+    )
+    assert {"gen_ai.gpu.utilization", "gen_ai.gpu.power", "gen_ai.co2.emissions"} <= {
+        name for name, _, _ in expected
+    }
+    assert {gpu for _, attrs, _ in expected for gpu in [json.loads(attrs).get("gpu_id")]} >= {
+        "0",
+        "1",
+    }
+
+
+def _plain_attributes(encoded: list[dict[str, Any]]) -> dict[str, Any]:
+    return {a["key"]: next(iter(a["value"].values())) for a in encoded}
+
+
+def _value(point: dict[str, Any]) -> float | int:
+    return point["asDouble"] if "asDouble" in point else int(point["asInt"])
 
 
 # -- the batcher: never blocks the agent, bounded at the end, every span accounted for ---------

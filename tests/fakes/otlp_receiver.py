@@ -205,19 +205,28 @@ class OtlpReceiver:
             self.spans.extend(received)
 
     def _take_metrics(self, body: bytes) -> None:
+        """One entry per resource: its attributes, metric names, and each number point as
+        `{"name", "attributes", "value"}` (histograms are named but not unpacked)."""
         request = ExportMetricsServiceRequest.FromString(body)
         batches = []
         for resource_metrics in request.resource_metrics:
-            names = [m.name for sm in resource_metrics.scope_metrics for m in sm.metrics]
+            metrics = [m for sm in resource_metrics.scope_metrics for m in sm.metrics]
+            points = [
+                {
+                    "name": m.name,
+                    "attributes": attributes(p.attributes),
+                    "value": p.as_double if p.WhichOneof("value") == "as_double" else p.as_int,
+                }
+                for m in metrics
+                for p in (m.sum.data_points or m.gauge.data_points)
+            ]
             batches.append(
-                {"resource": attributes(resource_metrics.resource.attributes), "names": names,
-                 "points": [
-                     attributes(p.attributes)
-                     for sm in resource_metrics.scope_metrics
-                     for m in sm.metrics
-                     for p in (m.sum.data_points or m.gauge.data_points)
-                 ]}
-            )  # fmt: skip
+                {
+                    "resource": attributes(resource_metrics.resource.attributes),
+                    "names": [m.name for m in metrics],
+                    "points": points,
+                }
+            )
         with self._changed:
             self.metrics.extend(batches)
 
