@@ -147,6 +147,8 @@ def build_agent(
     verbose_agent: bool = False,
     allow_host_access: bool = False,
     extra_tools: list[Any] | None = None,
+    working_directory: str | None = None,
+    allow_local_network: bool = False,
 ) -> Any:
     """A fresh agent of `agent_type` ('tool' or 'code') with its own tool instances.
 
@@ -166,6 +168,8 @@ def build_agent(
                 enabled_tools,
                 search_provider=search_provider,
                 additional_imports=additional_imports,
+                working_directory=working_directory,
+                allow_local_network=allow_local_network,
             ),
             *(extra_tools or []),
         ]

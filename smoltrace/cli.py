@@ -95,7 +95,12 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         default=None,
         metavar="NAME",
-        help="Optional smolagents tools: duckduckgo_search, visit_webpage, python_interpreter, wikipedia_search, google_search",
+        help=(
+            "Optional tools: duckduckgo_search visit_webpage python_interpreter wikipedia_search "
+            "google_search; file tools read_file write_file list_directory search_files; text tools "
+            "grep sed sort head_tail; system tools ps kill env which curl ping; or the groups "
+            "file_tools text_tools system_tools. File/text tools and kill need --working-directory"
+        ),
     )
     agent.add_argument(
         "--search-provider",
@@ -116,7 +121,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="Allow --additional-imports (or a prompt YAML) to grant modules that reach this machine's files, processes or network; warned about and recorded",
     )
     agent.add_argument(
-        "--working-directory", default=None, help="Sandbox root for file tools (must exist)"
+        "--working-directory",
+        default=None,
+        metavar="DIR",
+        help="The folder file/text tools and kill are confined to (must exist; no default: never the current folder)",
+    )
+    agent.add_argument(
+        "--allow-local-network",
+        action="store_true",
+        help="Let curl and ping reach loopback, private and link-local addresses (refused by default)",
     )
     agent.add_argument(
         "--mcp-server-url",
@@ -136,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument(
         "--dataset-name",
         default="smoltrace-tasks",
-        help="Built-in suite (smoltrace-tasks, smoltrace-fallback), a .json/.jsonl file, or a Hub dataset id",
+        help="Built-in suite (smoltrace-tasks, smoltrace-fallback, smoltrace-ops-benchmark), a .json/.jsonl file, or a Hub dataset id",
     )
     data.add_argument(
         "--dataset-revision", default=None, help="Hub dataset revision (commit sha) to pin"

@@ -24,7 +24,7 @@ from .sandbox import check_imports
 from .tasks import DEFAULT_DATASET, DIFFICULTIES, TaskSet, filter_tasks, load_tasks, validate_tasks
 from .telemetry import extract_metrics, extract_traces, finish_otel, link_results_to_traces
 from .telemetry.otlp import DEFAULT_TIMEOUT_S, otlp_config
-from .tools import tool_names, validate_tool_names
+from .tools import check_tool_config, tool_names, validate_tool_names
 from .tools.mcp import MCPToolset, connect_mcp_servers, parse_mcp_servers
 
 logger = logging.getLogger(__name__)
@@ -138,6 +138,8 @@ def run_evaluation(
     trust_remote_code: bool = False,
     allow_host_access: bool = False,
     mcp_transport: str = "auto",
+    working_directory: str | None = None,
+    allow_local_network: bool = False,
     task_set: TaskSet | None = None,
     on_record: Callable[[TaskRecord], None] | None = None,
     otlp_endpoint: str | None = None,
@@ -153,6 +155,8 @@ def run_evaluation(
     access (`os`, `subprocess`, ...) are refused unless `allow_host_access`. `mcp_server_url`
     (a URL, `name=URL`, or a list of them) adds each MCP server's tools; a server that cannot be
     reached or lists no tools, or a clashing tool name, is a ConfigError before any model call.
+    `working_directory` is the folder the file tools are confined to (required when they are
+    enabled); `allow_local_network` lets `curl` and `ping` reach loopback and private addresses.
 
     `otlp_endpoint` (an OTLP/HTTP collector's base URL; implies `enable_otel`) also sends the
     run's spans and metrics there, with `otlp_headers` (`["K=V", ...]` or a dict) and at most
@@ -177,6 +181,7 @@ def run_evaluation(
     )
     otlp = otlp_config(otlp_endpoint, otlp_headers, otlp_timeout)
     enable_otel = enable_otel or otlp is not None
+    check_tool_config(enable_tools, working_directory)
     if task_set is not None:  # given by the caller: validate (cheap) rather than trust
         task_set = TaskSet(
             validate_tasks(task_set.tasks, task_set.source), task_set.source, task_set.revision
@@ -252,6 +257,8 @@ def run_evaluation(
                     verbose_agent=debug,
                     allow_host_access=allow_host_access,
                     extra_tools=toolset.make_tools() if toolset else None,
+                    working_directory=working_directory,
+                    allow_local_network=allow_local_network,
                 )
 
             all_results[agent_type] = run_tasks(

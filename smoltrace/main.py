@@ -79,10 +79,10 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
     )
     normalize_purpose(args.purpose)
     _check_output_dir(args.output_dir)
-    if args.working_directory and not Path(args.working_directory).is_dir():
-        raise ConfigError(f"--working-directory {args.working_directory} is not an existing folder")
+    from .tools import check_tool_config
     from .tools.mcp import parse_mcp_servers
 
+    check_tool_config(args.enable_tools, args.working_directory)
     mcp_servers = parse_mcp_servers(args.mcp_server_url, args.mcp_transport)
     prompt_config = load_prompt_config(args.prompt_yml)
     from .sandbox import check_imports
@@ -129,6 +129,7 @@ def _warn_unreachable_tools(
     from .tools import tool_names
 
     available = tool_names(enabled)
+    missing_required: dict[str, list[str]] = {}
     for task in {t["id"]: t for tasks in selection.values() for t in tasks}.values():
         expected = task.get("expected_tool")
         if expected and expected != "multiple" and expected not in available:
@@ -138,6 +139,16 @@ def _warn_unreachable_tools(
                 expected,
                 ", ".join(sorted(available)),
             )
+        for tool in task.get("required_tools") or []:
+            if tool not in available:
+                missing_required.setdefault(tool, []).append(task["id"])
+    for tool, ids in missing_required.items():
+        logger.warning(
+            "%d task(s) need tool '%s', which this run does not provide (add it to --enable-tools): %s",
+            len(ids),
+            tool,
+            ", ".join(ids[:5]) + (" ..." if len(ids) > 5 else ""),
+        )
 
 
 def _token_option(args: argparse.Namespace) -> str:
@@ -270,6 +281,8 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
             trust_remote_code=args.trust_remote_code,
             allow_host_access=args.allow_host_access,
             mcp_transport=args.mcp_transport,
+            working_directory=args.working_directory,
+            allow_local_network=getattr(args, "allow_local_network", False),
             task_set=plan.task_set,
             on_record=on_record,
             otlp_endpoint=getattr(args, "otlp_endpoint", None),

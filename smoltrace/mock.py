@@ -6,6 +6,11 @@ with arguments read from the prompt, then answers with the tool observations and
 keywords. On the built-in suite it must score 100% for both agent types, so a lower score means a task
 record or the scorer is inconsistent: it doubles as a self-check of a task dataset.
 
+Tasks with `required_tools` (the ops benchmark) get no such help: the oracle calls those file tools
+with the files, folders and 'quoted' terms its prompt names, and its answer consists only of the tool
+output lines that mention a keyword. It scores 100% there only if the sample files really hold the
+answers and the file tools really deliver them.
+
 It is a smolagents `Model`, so its calls go through the same agent loop, step accounting and
 instrumentation as an API model; token counts are a deterministic estimate (characters / 4).
 """
@@ -65,8 +70,74 @@ def _tool_arguments(tool: str, prompt: str, index: int) -> dict[str, Any]:
     return {"query": topic.group(1) if topic else prompt}
 
 
+# Files, folders and 'quoted' search terms an ops task's prompt names (see _file_tool_calls).
+_FILE = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)+[\w.-]*\.[\w-]+)")
+_FOLDER = re.compile(r"(?<![\w/.-])((?:[\w.-]+/)+)(?![\w.])")
+_TERM = re.compile(r"'([^']+)'")
+MAX_FINDINGS = 20
+
+
+def _nearest_before(found: list[re.Match[str]], position: int, default: str) -> str:
+    earlier = [m.group(1) for m in found if m.start() < position]
+    return earlier[-1] if earlier else (found[0].group(1) if found else default)
+
+
+def _file_tool_calls(task: dict[str, Any], available: set[str]) -> list[tuple[str, dict[str, Any]]]:
+    """Calls of the file tools in `required_tools`, with arguments read from the prompt.
+
+    read_file reads every file the prompt names, list_directory lists every folder; each 'quoted'
+    term is searched for (search_files, in the folder named last before it) or grepped (grep, in
+    the file named last before it); head_tail and sort work on the first file.
+    """
+    prompt = task["prompt"]
+    files = list(_FILE.finditer(prompt))
+    folders = list(_FOLDER.finditer(prompt))
+    terms = list(_TERM.finditer(prompt))
+    calls: list[tuple[str, dict[str, Any]]] = []
+    for tool in dict.fromkeys(task["required_tools"]):
+        if tool not in available:
+            continue
+        if tool == "read_file":
+            calls += [(tool, {"file_path": f}) for f in dict.fromkeys(m.group(1) for m in files)]
+        elif tool == "list_directory":
+            names = dict.fromkeys(m.group(1) for m in folders)
+            calls += [(tool, {"directory_path": d}) for d in names]
+        elif tool == "search_files":
+            calls += [
+                (
+                    tool,
+                    {
+                        "pattern": t.group(1),
+                        "directory": _nearest_before(folders, t.start(), "."),
+                        "search_type": "content",
+                    },
+                )
+                for t in terms
+            ]
+        elif tool == "grep" and files:
+            calls += [
+                (
+                    tool,
+                    {
+                        "file_path": _nearest_before(files, t.start(), ""),
+                        "pattern": t.group(1),
+                        "case_insensitive": True,
+                    },
+                )
+                for t in terms
+            ]
+        elif tool == "head_tail" and files:
+            mode = "tail" if re.search(r"\b(last|tail)\b", prompt, re.I) else "head"
+            calls.append((tool, {"file_path": files[0].group(1), "mode": mode, "lines": 20}))
+        elif tool == "sort" and files:
+            calls.append((tool, {"file_path": files[0].group(1), "numeric": True, "reverse": True}))
+    return calls
+
+
 def plan_calls(task: dict[str, Any], available: set[str]) -> list[tuple[str, dict[str, Any]]]:
     """The tool calls a perfect agent makes for `task`, limited to the tools it has."""
+    if task.get("required_tools"):
+        return _file_tool_calls(task, available)
     expected = task.get("expected_tool")
     count = task.get("expected_tool_calls") or (1 if expected else 0)
     prompt = task["prompt"]
@@ -91,9 +162,21 @@ def plan_calls(task: dict[str, Any], available: set[str]) -> list[tuple[str, dic
     return calls
 
 
+def findings(keywords: list[str], texts: list[str]) -> list[str]:
+    """The lines of `texts` that mention a keyword: what an ops answer quotes from the tool outputs."""
+    found: list[str] = []
+    for text in texts:
+        for line in str(text).splitlines():
+            if any(k.lower() in line.lower() for k in keywords) and line not in found:
+                found.append(line)
+    return found[:MAX_FINDINGS]
+
+
 def _final_text(task: dict[str, Any] | None, observations: list[str]) -> str:
     parts = [o.removeprefix("Observation:").strip() for o in observations if o]
     keywords = (task or {}).get("expected_keywords") or []
+    if task and task.get("required_tools"):  # the answer is only what the tools returned
+        return "\n".join(findings(keywords, parts)) or "No finding in the tool outputs."
     if keywords:
         parts.append("Answer: " + ", ".join(keywords))
     return "\n".join(parts) or "I could not find an answer."
@@ -172,9 +255,21 @@ class OracleModel(Model):
                 args = ", ".join(f"{k}={v!r}" for k, v in arguments.items())
                 lines += [f"result_{i} = {name}({args})", f"print(result_{i})"]
         keywords = (task or {}).get("expected_keywords") or []
-        results = " + '\\n' + ".join(f"str(result_{i})" for i in range(len(lines) // 2)) or "''"
-        answer = "Answer: " + ", ".join(keywords) if keywords else "Done."
-        lines.append(f"final_answer({results} + '\\n' + {answer!r})")
+        names = [f"result_{i}" for i in range(len(lines) // 2)]
+        if task and task.get("required_tools"):  # quote the tool outputs' lines that matter
+            lines += [
+                f"keywords = {keywords!r}",
+                "found = []",
+                f"for text in [{', '.join(names)}]:",
+                "    for line in str(text).splitlines():",
+                "        if any(k.lower() in line.lower() for k in keywords) and line not in found:",
+                "            found.append(line)",
+                f"final_answer('\\n'.join(found[:{MAX_FINDINGS}]) or 'No finding in the tool outputs.')",
+            ]
+        else:
+            results = " + '\\n' + ".join(f"str({n})" for n in names) or "''"
+            answer = "Answer: " + ", ".join(keywords) if keywords else "Done."
+            lines.append(f"final_answer({results} + '\\n' + {answer!r})")
         code = "\n".join(lines)
         return ChatMessage(
             role=MessageRole.ASSISTANT,

@@ -33,9 +33,13 @@ def test_copies_every_built_in_suite_loadable_as_a_pinned_task_dataset(
     assert main(["--yes"]) == 0
 
     out = capsys.readouterr().out
-    assert hub.repo_ids() == ["testuser/smoltrace-fallback", "testuser/smoltrace-tasks"]
+    assert hub.repo_ids() == [
+        "testuser/smoltrace-fallback",
+        "testuser/smoltrace-ops-benchmark",
+        "testuser/smoltrace-tasks",
+    ]
     assert not any(hub.repo_private(repo) for repo in hub.repo_ids())  # public by default
-    for suite in ("smoltrace-tasks", "smoltrace-fallback"):
+    for suite in ("smoltrace-tasks", "smoltrace-fallback", "smoltrace-ops-benchmark"):
         repo = f"testuser/{suite}"
         sha = commit_of(out, repo)
         assert f"smoltrace-eval --dataset-name {repo} --dataset-revision {sha}" in out

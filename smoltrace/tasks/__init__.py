@@ -21,11 +21,13 @@ DEFAULT_DATASET = "smoltrace-tasks"
 BUILTIN_SUITES = {
     "smoltrace-tasks": "smoltrace-tasks.jsonl",
     "smoltrace-fallback": "smoltrace-fallback.jsonl",
+    "smoltrace-ops-benchmark": "smoltrace-ops-benchmark.jsonl",
 }
 DIFFICULTIES = ("easy", "medium", "hard")
 TASK_AGENT_TYPES = ("tool", "code", "both")
 
-_STR_FIELDS = ("id", "prompt", "difficulty", "agent_type", "expected_tool")
+_STR_FIELDS = ("id", "prompt", "difficulty", "agent_type", "expected_tool", "category")
+_STR_LIST_FIELDS = ("expected_keywords", "required_tools")
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,12 @@ def validate_task(record: Any, where: str) -> dict[str, Any]:
     calls = task.get("expected_tool_calls")
     if calls is not None and (isinstance(calls, bool) or not isinstance(calls, int) or calls < 0):
         raise ConfigError(f"{label}: expected_tool_calls must be a non-negative integer")
-    keywords = task.get("expected_keywords")
-    if keywords is not None and (
-        not isinstance(keywords, list) or not all(isinstance(k, str) for k in keywords)
-    ):
-        raise ConfigError(f"{label}: expected_keywords must be a list of strings")
+    for field in _STR_LIST_FIELDS:
+        values = task.get(field)
+        if values is not None and (
+            not isinstance(values, list) or not all(isinstance(v, str) for v in values)
+        ):
+            raise ConfigError(f"{label}: {field} must be a list of strings")
     return task
 
 
