@@ -23,7 +23,7 @@ from .sandbox import MAX_OUTPUT_CHARS, SafeTool, ToolRefusal, bounded
 
 __all__ = ["CurlTool", "PingTool", "checked_addresses"]
 
-MAX_BODY_BYTES = 100_000
+MAX_BODY_BYTES = 16_000  # read at most this much of a response body; the output stays bounded
 MAX_REQUEST_BODY_BYTES = 100_000
 MAX_REDIRECTS = 5
 MAX_TIMEOUT_S = 30
@@ -66,10 +66,15 @@ def checked_addresses(host: str, port: int, *, allow_local: bool) -> list[str]:
 
 def _connect(host: str, port: int, addresses: list[str], timeout: float) -> socket.socket:
     error: OSError | None = None
-    for address in addresses:
+    for address in addresses:  # literal addresses: connecting needs no further lookup
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
         try:
-            return socket.create_connection((address, port), timeout=timeout)
+            sock.connect((address, port))
+            return sock
         except OSError as exc:
+            sock.close()
             error = exc
     raise ToolRefusal(f"cannot connect to {host}:{port}: {error}")
 
@@ -152,9 +157,9 @@ class CurlTool(SafeTool):
             for name, value in response.getheaders()
             if name.lower() in _SHOWN_HEADERS
         ]
-        text = payload[:MAX_BODY_BYTES].decode("utf-8", errors="replace")
         if len(payload) > MAX_BODY_BYTES:
-            text += f"\n... [body truncated at {MAX_BODY_BYTES} bytes]"
+            lines.append(f"[body truncated at {MAX_BODY_BYTES} bytes]")
+        text = payload[:MAX_BODY_BYTES].decode("utf-8", errors="replace")
         return bounded("\n".join(lines) + "\n\n" + text, MAX_OUTPUT_CHARS)
 
     @staticmethod

@@ -161,8 +161,16 @@ class KillTool(SandboxedTool):
         except psutil.NoSuchProcess:
             pass
         except psutil.TimeoutExpired:
-            return f"Sent {sig.name} to {pid} ({name}); it is still running after 2 s"
+            if _status(target) != psutil.STATUS_ZOMBIE:  # a zombie has exited; its parent reaps it
+                return f"Sent {sig.name} to {pid} ({name}); it is still running after 2 s"
         return f"Sent {sig.name} to {pid} ({name}); it has exited"
+
+
+def _status(process: Any) -> str | None:
+    try:
+        return process.status()
+    except Exception:  # gone meanwhile
+        return None
 
 
 def is_secret_name(name: str) -> bool:
