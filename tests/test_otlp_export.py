@@ -273,6 +273,44 @@ def _value(point: dict[str, Any]) -> float | int:
     return point["asDouble"] if "asDouble" in point else int(point["asInt"])
 
 
+def _traced_spans(otel: tuple, count: int) -> None:
+    for i in range(count):
+        with otel[0].start_as_current_span(f"task-{i}"):
+            pass
+
+
+def test_a_hung_collector_delays_the_end_of_the_run_by_one_timeout_at_most() -> None:
+    with OtlpReceiver() as receiver:
+        receiver.hold()  # takes each request and never answers (until the test ends)
+        otel = setup_inmemory_otel(
+            True, "svc", "otlp-hung", otlp=otlp_config(receiver.url, timeout_s=1)
+        )
+        _traced_spans(otel, 20)
+        started = time.monotonic()
+        report = finish_otel(otel)
+        elapsed = time.monotonic() - started
+        assert receiver.requests  # it was asked
+    # one timeout for the request, one second to abort: far below the exporter's default of 10 s
+    assert elapsed < 6
+    assert report["spans_exported"] == 0
+    assert report["spans_failed"] + report["spans_dropped"] == 20
+
+
+def test_the_exported_resource_is_redacted(monkeypatch) -> None:
+    secret = "res-secret-0123456789abcdef"
+    monkeypatch.setenv("EXAMPLE_DEPLOY_TOKEN", secret)
+    monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", f"deploy.note={secret}")
+    with OtlpReceiver() as receiver:
+        otel = setup_inmemory_otel(True, "svc", "otlp-resource", otlp=otlp_config(receiver.url))
+        _traced_spans(otel, 2)
+        otel[1].create_counter("smoltrace.test.count").add(1)
+        finish_otel(otel)
+        assert len(receiver.spans) == 2 and len(receiver.metrics) == 1
+        for resource in [s.resource for s in receiver.spans] + [receiver.metrics[0]["resource"]]:
+            assert resource["deploy.note"] == REDACTED and resource["run.id"] == "otlp-resource"
+        assert secret.encode() not in b"".join(r.body for r in receiver.requests)
+
+
 # -- the batcher: never blocks the agent, bounded at the end, every span accounted for ---------
 
 

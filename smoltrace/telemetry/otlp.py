@@ -336,6 +336,14 @@ class SpanBatcher:
 # -- metrics -----------------------------------------------------------------------------------
 
 
+def _redacted_resource(resource: Resource, redact: Redact) -> Resource:
+    """`resource` with its string attributes redacted (OTEL_RESOURCE_ATTRIBUTES may add any)."""
+    return Resource(
+        {k: redact(v) if isinstance(v, str) else v for k, v in resource.attributes.items()},
+        resource.schema_url,
+    )
+
+
 def _redacted_points(points: Sequence[Any], redact: Redact) -> list[Any]:
     return [
         dataclasses.replace(
@@ -354,13 +362,7 @@ def redacted_metrics(data: MetricsData, redact: Redact) -> MetricsData:
         resource_metrics=[
             dataclasses.replace(
                 rm,
-                resource=Resource(
-                    {
-                        k: redact(v) if isinstance(v, str) else v
-                        for k, v in rm.resource.attributes.items()
-                    },
-                    rm.resource.schema_url,
-                ),
+                resource=_redacted_resource(rm.resource, redact),
                 scope_metrics=[
                     dataclasses.replace(
                         sm,
@@ -448,9 +450,9 @@ class OtlpExport:
 
         self.config = config
         run_id = resource.attributes.get("run.id")
-        self.resource = (
-            resource.merge(Resource({PROJECT_ATTRIBUTE: str(run_id)})) if run_id else resource
-        )
+        if run_id:
+            resource = resource.merge(Resource({PROJECT_ATTRIBUTE: str(run_id)}))
+        self.resource = _redacted_resource(resource, secret_redactor())
         self._log_gate = _OncePerRun()
         for name in EXPORTER_LOGGERS:
             logging.getLogger(name).addFilter(self._log_gate)
