@@ -85,6 +85,7 @@ def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             f"{good.url}/v1/traces?api_key={QUERY_SECRET}",
             "--otlp-header", f"Authorization=Bearer {HEADER_SECRET}",
             "--otlp-header", "X-Team=evals",
+            "--debug",  # debug logs show each request line (with its query): still no secret
         ),
         "failing": (failing.url,),
         "closed": (f"http://127.0.0.1:{closed_port()}",),
