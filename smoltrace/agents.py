@@ -17,6 +17,7 @@ import yaml
 
 from .errors import ConfigError
 from .sandbox import check_imports, check_prompt_templates, check_template
+from .sandbox.executor import DEFAULT_CODE_TIMEOUT_S, ProcessExecutor, stop_on_code_limit
 from .tools import build_tools, record_tool_calls
 
 logger = logging.getLogger(__name__)
@@ -149,6 +150,7 @@ def build_agent(
     extra_tools: list[Any] | None = None,
     working_directory: str | None = None,
     allow_local_network: bool = False,
+    code_timeout: float | None = DEFAULT_CODE_TIMEOUT_S,
 ) -> Any:
     """A fresh agent of `agent_type` ('tool' or 'code') with its own tool instances.
 
@@ -157,6 +159,8 @@ def build_agent(
     every step error it prints is kept in the record and the trace anyway). Host-access imports
     are refused here too unless `allow_host_access`, so no caller can skip that check.
     `extra_tools` (fresh MCP tools for this agent) join the built-in ones and are recorded alike.
+    A CodeAgent's code runs in a child process killed after `code_timeout` seconds, which ends
+    the task with that error (see sandbox.executor).
     """
     from smolagents import CodeAgent, ToolCallingAgent
 
@@ -195,8 +199,9 @@ def build_agent(
         agent = CodeAgent(
             tools=tools,
             model=model,
-            executor_type="local",
+            executor=ProcessExecutor(imports, timeout_s=code_timeout),
             additional_authorized_imports=imports,
+            step_callbacks=[stop_on_code_limit],
             **settings,
         )
     agent.smoltrace_tool_log = tool_log  # read by the runner: the tools this agent's code executed

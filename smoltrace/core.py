@@ -21,6 +21,7 @@ from .outputs.naming import RUN_ID_PATTERN
 from .redaction import RedactingFilter
 from .runner import TaskRecord, run_tasks, test_case_uid
 from .sandbox import check_imports
+from .sandbox.executor import DEFAULT_CODE_TIMEOUT_S
 from .tasks import DEFAULT_DATASET, DIFFICULTIES, TaskSet, filter_tasks, load_tasks, validate_tasks
 from .telemetry import extract_metrics, extract_traces, finish_otel, link_results_to_traces
 from .telemetry.otlp import DEFAULT_TIMEOUT_S, otlp_config
@@ -140,6 +141,7 @@ def run_evaluation(
     mcp_transport: str = "auto",
     working_directory: str | None = None,
     allow_local_network: bool = False,
+    tool_timeout: float | None = DEFAULT_CODE_TIMEOUT_S,
     task_set: TaskSet | None = None,
     on_record: Callable[[TaskRecord], None] | None = None,
     otlp_endpoint: str | None = None,
@@ -157,6 +159,8 @@ def run_evaluation(
     reached or lists no tools, or a clashing tool name, is a ConfigError before any model call.
     `working_directory` is the folder the file tools are confined to (required when they are
     enabled); `allow_local_network` lets `curl` and `ping` reach loopback and private addresses.
+    A CodeAgent's code action is killed after `tool_timeout` seconds, ending its task with that
+    error (None: no limit).
 
     `otlp_endpoint` (an OTLP/HTTP collector's base URL; implies `enable_otel`) also sends the
     run's spans and metrics there, with `otlp_headers` (`["K=V", ...]` or a dict) and at most
@@ -259,6 +263,7 @@ def run_evaluation(
                     extra_tools=toolset.make_tools() if toolset else None,
                     working_directory=working_directory,
                     allow_local_network=allow_local_network,
+                    code_timeout=tool_timeout,
                 )
 
             all_results[agent_type] = run_tasks(

@@ -207,6 +207,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
     from .outputs.local import RunFolder, build_metadata
     from .outputs.naming import generate_dataset_names, run_timestamp
     from .outputs.results import flatten_results_for_hf
+    from .sandbox.executor import DEFAULT_CODE_TIMEOUT_S
     from .telemetry.otlp import DEFAULT_TIMEOUT_S
 
     plan = _plan(args, console)
@@ -343,7 +344,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
         sandbox={
             "allow_host_access": bool(args.allow_host_access),
             "host_access_imports": plan.host_access_imports,
-            "code_timeout_s": None,
+            "code_timeout_s": DEFAULT_CODE_TIMEOUT_S,
         },
         otlp=otlp_report or None,
     )

@@ -232,3 +232,82 @@ def test_with_the_flag_the_grant_is_warned_about_and_recorded(tmp_path: Path, ll
     assert meta["sandbox"]["host_access_imports"] == ["os"]
     [row] = json.loads((folder / "results.json").read_text())
     assert row["success"] is True and row["error"] is None
+
+
+# --- code that is bounded in time ------------------------------------------------------------------
+
+CODE_TASKS = [
+    {"id": "slow", "prompt": "Sleep first", "expected_keywords": ["5"], "difficulty": "easy",
+     "agent_type": "code"},
+    {"id": "pow", "prompt": "Power first", "expected_keywords": ["5"], "difficulty": "easy",
+     "agent_type": "code"},
+    {"id": "add", "prompt": "Add 2 and 3", "expected_tool": "calculator",
+     "expected_keywords": ["5"], "difficulty": "easy", "agent_type": "code"},
+]  # fmt: skip
+
+
+def test_code_past_its_limit_is_killed_and_ends_the_task(tmp_path: Path, llm_server) -> None:
+    """`time.sleep(100)` and `9 ** 9 ** 8` (one GIL-holding C operation) are both stopped; the
+    second reply, a correct final answer, is never requested, so the task cannot score a success.
+    A later task on the same agent gets a fresh interpreter and its tool calls still work."""
+    import time
+
+    from fakes.llm_server import by_task
+
+    llm_server.set_responder(
+        by_task(
+            {
+                "Sleep first": [code("import time\ntime.sleep(100)"), code("final_answer('5')")],
+                "Power first": [code("x = 9 ** 9 ** 8"), code("final_answer('5')")],
+                "Add 2 and 3": [code("r = calculator(expression='2 + 3')\nfinal_answer(r)")],
+            }
+        )
+    )
+    dataset = tmp_path / "t.jsonl"
+    dataset.write_text("".join(json.dumps(t) + "\n" for t in CODE_TASKS), encoding="utf-8")
+    started = time.monotonic()
+    all_results, *_ = run_evaluation(
+        "openai/gpt-4o-mini",
+        ["code"],
+        dataset_name=str(dataset),
+        api_base=llm_server.openai_base,
+        verbose=False,
+        tool_timeout=2,
+    )
+    elapsed = time.monotonic() - started
+    slow, power, add = all_results["code"]
+    for record in (slow, power):
+        assert record["success"] is False
+        assert record["error"].startswith("CodeLimitError: code execution stopped after 2 s")
+        assert record["total_tokens"] > 0  # the step that overran is still accounted
+    assert add["success"] is True and add["tools_used"] == ["calculator"], add
+    assert len(llm_server.requests) == 3  # one per task: no second chance after an overrun
+    assert elapsed < 100  # the sleep alone would take 100 s, the power far longer
+
+
+def test_process_executor_keeps_state_and_the_interpreter_rules() -> None:
+    from smolagents.local_python_executor import InterpreterError
+
+    from smoltrace.sandbox.executor import ProcessExecutor
+
+    calls = []
+
+    def double(x: int) -> int:
+        calls.append(x)
+        return 2 * x
+
+    executor = ProcessExecutor([], timeout_s=30)
+    try:
+        executor.send_tools({"double": double})
+        executor.send_variables({"start": 20})
+        assert executor("y = double(start) + 2\nprint('got', y)\ny").output == 42
+        out = executor("y + 1")
+        assert out.output == 43 and out.is_final_answer is False
+        assert calls == [20]
+        with pytest.raises(InterpreterError, match="Import of os is not allowed"):
+            executor("import os")
+        with pytest.raises(InterpreterError, match="ValueError: bad"):
+            executor("raise ValueError('bad')")
+    finally:
+        executor.cleanup()
+    assert executor._process is None
