@@ -311,7 +311,8 @@ class SpanBatcher:
         still in flight failed."""
         self.begin_close(timeout_s)
         self._thread.join(max(0.0, self._deadline - time.monotonic()))
-        if self._thread.is_alive():
+        late = self._thread.is_alive()
+        if late:
             self._exporter.shutdown()  # aborts the exporter's retry back-off
             self._thread.join(1.0)
         with self._lock:
@@ -321,7 +322,7 @@ class SpanBatcher:
                 self._abandoned = True
                 self.failed += self._in_flight
                 self._in_flight = 0
-        if not self._thread.is_alive():
+        if not late:
             self._exporter.shutdown()
 
     def counts(self) -> dict[str, int]:
