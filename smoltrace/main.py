@@ -151,6 +151,18 @@ def _warn_unreachable_tools(
         )
 
 
+def _tools_record(args: argparse.Namespace) -> dict[str, Any]:
+    """The optional tools of the run and what they could reach (metadata.json `tools`)."""
+    from .tools import validate_tool_names
+
+    folder = args.working_directory
+    return {
+        "enabled": validate_tool_names(args.enable_tools),
+        "working_directory": str(Path(folder).resolve()) if folder else None,
+        "allow_local_network": bool(getattr(args, "allow_local_network", False)),
+    }
+
+
 def _token_option(args: argparse.Namespace) -> str:
     """The token flag a retry command needs to find the same token (never the token itself)."""
     return f" --hf-token-file {args.hf_token_file}" if args.hf_token_file else ""
@@ -347,6 +359,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
             "code_timeout_s": DEFAULT_CODE_TIMEOUT_S,
         },
         otlp=otlp_report or None,
+        tools=_tools_record(args),
     )
     folder.write_outputs(rows, trace_data, metric_data, row, metadata)
     console.summaries(all_results)

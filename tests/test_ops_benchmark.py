@@ -183,6 +183,12 @@ def test_oracle_scores_100_percent_through_the_cli_and_the_file_tools(
         assert len(row["tools_used"]) == task["expected_tool_calls"]
         lines = row["response"].splitlines()
         assert lines and all(any(_core(line) in text for text in samples) for line in lines), row
+    metadata = json.loads((folder / "metadata.json").read_text())
+    assert metadata["tools"] == {
+        "enabled": [*TOOL_GROUPS["file_tools"], *TOOL_GROUPS["text_tools"]],
+        "working_directory": str(sample_dir.resolve()),
+        "allow_local_network": False,
+    }
     board = json.loads((folder / "leaderboard_row.json").read_text())
     assert board["successful_tests"] == 48 and board["success_rate"] == 100.0
 

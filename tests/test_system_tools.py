@@ -422,3 +422,9 @@ def test_tool_errors_are_results_not_exceptions(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(network_module.socket, "getaddrinfo", broken)
     result = CurlTool(allow_local_network=True)(url="http://anything.test/")
     assert result == "Error: OSError: Input/output error"
+
+    def unexpected(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("resolver exploded")
+
+    monkeypatch.setattr(network_module.socket, "getaddrinfo", unexpected)
+    assert CurlTool()(url="http://anything.test/") == "Error: RuntimeError: resolver exploded"

@@ -172,6 +172,7 @@ def build_metadata(
     sandbox: dict[str, Any] | None = None,
     otlp: dict[str, Any] | None = None,
     mcp_servers: list[dict[str, Any]] | None = None,
+    tools: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     from .. import __version__
 
@@ -195,4 +196,5 @@ def build_metadata(
         "sandbox": sandbox,
         "otlp": otlp,
         "mcp_servers": mcp_servers or [],
+        "tools": tools,
     }

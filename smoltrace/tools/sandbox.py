@@ -75,7 +75,7 @@ class SafeTool(Tool):
                 return forward(self, *args, **kw)
             except ToolRefusal as exc:
                 return f"Error: {exc}"
-            except (OSError, ValueError, TypeError, UnicodeError, TimeoutError) as exc:
+            except Exception as exc:  # any failure is the agent's to see, never the task's end
                 logger.debug("tool %s failed", cls.name, exc_info=True)
                 reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
                 return f"Error: {type(exc).__name__}: {reason}"
