@@ -142,12 +142,11 @@ def _warn_unreachable_tools(
         for tool in task.get("required_tools") or []:
             if tool not in available:
                 missing_required.setdefault(tool, []).append(task["id"])
-    for tool, ids in missing_required.items():
+    if missing_required:
         logger.warning(
-            "%d task(s) need tool '%s', which this run does not provide (add it to --enable-tools): %s",
-            len(ids),
-            tool,
-            ", ".join(ids[:5]) + (" ..." if len(ids) > 5 else ""),
+            "Tasks need tools this run does not provide, so they cannot pass: %s; add them with "
+            "--enable-tools",
+            ", ".join(f"{tool} ({len(ids)} tasks)" for tool, ids in missing_required.items()),
         )
 
 

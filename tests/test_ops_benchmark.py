@@ -207,3 +207,17 @@ def test_an_empty_working_directory_scores_nothing(tmp_path: Path) -> None:
     records = results["tool"] + results["code"]
     assert len(records) == 48 and not any(r["success"] for r in records)
     assert all(r["response_correct"] is False for r in records)
+
+
+def test_a_run_without_the_required_tools_says_so(
+    tasks: list[dict], caplog: pytest.LogCaptureFixture
+) -> None:
+    from smoltrace.main import _warn_unreachable_tools
+
+    needed = Counter(tool for t in tasks for tool in t["required_tools"])
+    _warn_unreachable_tools({"tool": tasks}, ["read_file"])
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "read_file" not in warning and "--enable-tools" in warning
+    for tool, count in needed.items():
+        if tool != "read_file":
+            assert f"{tool} ({count} tasks)" in warning
