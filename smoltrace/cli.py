@@ -66,6 +66,29 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Generation parameters sent to the model, e.g. temperature=0.2 max_tokens=512 seed=7 (JSON values)",
     )
+    model.add_argument("--temperature", type=float, default=None, help="Sampling temperature")
+    model.add_argument("--top-p", type=float, default=None, help="Nucleus sampling top_p")
+    model.add_argument("--top-k", type=int, default=None, help="Top-k sampling")
+    model.add_argument(
+        "--max-new-tokens", type=int, default=None, help="Most tokens per model reply"
+    )
+    model.add_argument(
+        "--reasoning-effort",
+        default=None,
+        choices=["minimal", "low", "medium", "high"],
+        help="Reasoning effort for models that take one",
+    )
+    model.add_argument(
+        "--enable-thinking",
+        default=None,
+        choices=["true", "false"],
+        help="Chat-template thinking switch (Qwen3-style) for an OpenAI-compatible --api-base server",
+    )
+    model.add_argument(
+        "--hardware-label",
+        default=None,
+        help="What the model ran on, for the leaderboard (e.g. '8x H100 (provider X)')",
+    )
     model.add_argument(
         "--hf-inference-provider",
         default=None,

@@ -46,6 +46,7 @@ class _Plan:
     enable_gpu_metrics: bool
     host_access_imports: list[str] = field(default_factory=list)
     mcp_servers: list[Any] = field(default_factory=list)
+    generation: dict[str, Any] = field(default_factory=dict)
 
 
 def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
@@ -77,6 +78,7 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
         max_steps=args.max_steps,
         hf_inference_provider=args.hf_inference_provider,
     )
+    model_args, generation = _generation_settings(args, model_args)
     normalize_purpose(args.purpose)
     _check_output_dir(args.output_dir)
     from .tools import check_tool_config
@@ -119,6 +121,25 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
         gpu,
         granted,
         mcp_servers,
+        generation,
+    )
+
+
+def _generation_settings(
+    args: argparse.Namespace, model_args: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The generation flags merged into the model args, and the record of what was applied."""
+    from .generation import GENERATION_FLAGS, apply_generation_settings, requested_settings
+
+    values = {key: getattr(args, key, None) for key in GENERATION_FLAGS}
+    if values["enable_thinking"] is not None:
+        values["enable_thinking"] = str(values["enable_thinking"]).lower() == "true"
+    return apply_generation_settings(
+        requested_settings(values),
+        model_args,
+        provider=args.provider,
+        model_id=args.model,
+        api_base=args.api_base,
     )
 
 
@@ -214,6 +235,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
         quiet=getattr(args, "quiet", False), debug=getattr(args, "debug", False)
     )
     from .core import run_evaluation
+    from .hardware import hardware_fields
     from .outputs.leaderboard import compute_leaderboard_row
     from .outputs.local import RunFolder, build_metadata
     from .outputs.naming import generate_dataset_names, run_timestamp
@@ -334,6 +356,8 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
         submitted_by=user,
         dataset_revision=plan.task_set.revision,
         timestamp=finished_at,
+        generation_settings=plan.generation,
+        hardware=hardware_fields(args.provider, getattr(args, "hardware_label", None)),
     )
     metadata = build_metadata(
         run_id=run_id,

@@ -136,6 +136,7 @@ _LEADERBOARD_STRINGS = {
     "run_id", "model", "agent_type", "provider", "timestamp", "submitted_by", "use_case", "team",
     "purpose", "suite_version", "results_dataset", "traces_dataset", "metrics_dataset",
     "dataset_used", "dataset_revision", "notes",
+    "pass_rule", "generation_settings", "hardware", "hardware_detail", "hardware_scope",
 }  # fmt: skip
 LEADERBOARD_TYPES: dict[str, str] = {
     column: "int"

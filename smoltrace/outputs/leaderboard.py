@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..errors import ConfigError
+from ..generation import settings_column
 from ..pricing import COST_DIGITS
 from .results import ordered_records
 from .uncertainty import UNCERTAINTY_COLUMNS, uncertainty_columns
@@ -22,6 +23,17 @@ GPU_FIELDS = (
     "gpu_temperature_max",
     "gpu_power_avg_w",
 )
+
+# How the run was made (0.2.12's fields): generation settings, hardware, and the pass rule.
+RUN_FIELD_COLUMNS = (
+    "pass_rule",
+    "generation_settings",
+    "hardware",
+    "hardware_detail",
+    "hardware_scope",
+)
+# What `pass_at_1` counts: each attempt's `success` boolean, averaged per task, then over tasks.
+PASS_RULE = "success_boolean_mean_over_attempts"
 
 LEADERBOARD_COLUMNS = (
     "run_id",
@@ -55,6 +67,7 @@ LEADERBOARD_COLUMNS = (
     *GPU_FIELDS,
     "notes",
     *UNCERTAINTY_COLUMNS,
+    *RUN_FIELD_COLUMNS,
 )
 
 
@@ -141,6 +154,8 @@ def compute_leaderboard_row(
     submitted_by: str | None = None,
     dataset_revision: str | None = None,
     timestamp: str | None = None,
+    generation_settings: dict[str, Any] | None = None,
+    hardware: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every leaderboard column, computed from the run's records (tokens and cost counted once).
 
@@ -196,5 +211,10 @@ def compute_leaderboard_row(
         **{field: gpu[field] for field in GPU_FIELDS},
         "notes": f"Evaluation on {finished[:10]}; {total} tests",
         **uncertainty_columns(records),
+        "pass_rule": PASS_RULE,
+        "generation_settings": settings_column(generation_settings),
+        "hardware": (hardware or {}).get("hardware"),
+        "hardware_detail": (hardware or {}).get("hardware_detail"),
+        "hardware_scope": (hardware or {}).get("hardware_scope"),
     }
     return {column: row[column] for column in LEADERBOARD_COLUMNS}
