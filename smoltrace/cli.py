@@ -128,8 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
     agent.add_argument(
         "--search-provider",
         default="duckduckgo",
-        choices=["serper", "brave", "duckduckgo"],
-        help="Backend of google_search",
+        choices=["serper", "brave", "tavily", "duckduckgo"],
+        help="Backend of google_search (keys: SERPER_API_KEY, BRAVE_API_KEY, TAVILY_API_KEY)",
     )
     agent.add_argument(
         "--additional-imports",

@@ -27,6 +27,7 @@ from .telemetry import extract_metrics, extract_traces, finish_otel, link_result
 from .telemetry.otlp import DEFAULT_TIMEOUT_S, otlp_config
 from .tools import check_tool_config, tool_names, validate_tool_names
 from .tools.mcp import MCPToolset, connect_mcp_servers, parse_mcp_servers
+from .tools.search import check_search_provider
 
 logger = logging.getLogger(__name__)
 
@@ -186,6 +187,7 @@ def run_evaluation(
     otlp = otlp_config(otlp_endpoint, otlp_headers, otlp_timeout)
     enable_otel = enable_otel or otlp is not None
     check_tool_config(enable_tools, working_directory)
+    check_search_provider(search_provider, enable_tools)
     if task_set is not None:  # given by the caller: validate (cheap) rather than trust
         task_set = TaskSet(
             validate_tasks(task_set.tasks, task_set.source), task_set.source, task_set.revision

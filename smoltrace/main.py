@@ -79,6 +79,9 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
         hf_inference_provider=args.hf_inference_provider,
     )
     model_args, generation = _generation_settings(args, model_args)
+    from .tools.search import check_search_provider
+
+    check_search_provider(args.search_provider, args.enable_tools)
     normalize_purpose(args.purpose)
     _check_output_dir(args.output_dir)
     from .tools import check_tool_config

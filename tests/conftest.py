@@ -33,6 +33,9 @@ SECRET_VARS = (
     "TOGETHER_API_KEY",
     "LITELLM_API_KEY",
     "OLLAMA_HOST",
+    "SERPER_API_KEY",
+    "BRAVE_API_KEY",
+    "TAVILY_API_KEY",
 )
 # Hub "offline mode" would stop the clients from talking to the local Hub server the tests start;
 # the network is kept away by HF_ENDPOINT instead. Tests that want offline mode pass it explicitly.

@@ -157,5 +157,7 @@ def _smolagents_tool(name: str, search_provider: str, additional_imports: list[s
             )
         )
     if name == "google_search":
-        return cls(provider=search_provider)
+        from .search import search_tool
+
+        return search_tool(search_provider)
     return cls()
