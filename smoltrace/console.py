@@ -109,6 +109,8 @@ class RunConsole:
                     f"steps={record['steps']} tokens={record['total_tokens']}{detail}",
                     markup=True,
                 )
+            for line in task_estimate_lines(records):
+                self.out.print(line)
         self.out.print("\n" + "=" * 60 + "\nCOMBINED SUMMARY\n" + "=" * 60)
         for agent_type, records in ran:
             self.out.print(summary_line(agent_type, records))
@@ -131,6 +133,23 @@ def summary_line(agent_type: str, records: list[dict[str, Any]]) -> str:
             f"pass@{repeats} {stats['pass_at_k']:.3f}, pass^{repeats} {stats['pass_hat_k']:.3f}"
         )
     return line
+
+
+def task_estimate_lines(records: list[dict[str, Any]]) -> list[str]:
+    """With repeats, one line per task: successes over attempts, pass@k and pass^k for k = 1..n."""
+    from .stats import task_estimates
+
+    estimates = task_estimates(records)
+    if max((e["attempts"] for e in estimates), default=0) < 2:
+        return []
+    lines = ["  per task: successes/attempts; pass@k and pass^k for k = 1..attempts"]
+    for e in estimates:
+        curve = " ".join(f"{v:.2f}" for v in e["pass_at_k"])
+        hat = " ".join(f"{v:.2f}" for v in e["pass_hat_k"])
+        lines.append(
+            f"  {e['task_id']}: {e['successes']}/{e['attempts']}; pass@k {curve}; pass^k {hat}"
+        )
+    return lines
 
 
 def percent(part: int, whole: int) -> str:

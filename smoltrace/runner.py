@@ -31,9 +31,11 @@ RecordCallback = Callable[[TaskRecord], None]
 PROMPT_ATTRIBUTE_CHARS = 100
 
 
-def test_case_uid(agent_type: str, task_id: str) -> str:
-    """Unique key of one task execution in a run (a `both` task runs once per agent type)."""
-    return f"{agent_type}:{task_id}"
+def test_case_uid(agent_type: str, task_id: str, attempt: int | None = None) -> str:
+    """Unique key of one task execution in a run: a `both` task runs once per agent type, and with
+    `--repeats` once per attempt (`tool:t1#2` is attempt 2; without repeats no suffix)."""
+    uid = f"{agent_type}:{task_id}"
+    return uid if attempt is None else f"{uid}#{attempt}"
 
 
 def _hex_ids(span: Any) -> tuple[str | None, str | None]:
@@ -45,7 +47,13 @@ def _hex_ids(span: Any) -> tuple[str | None, str | None]:
 
 @contextlib.contextmanager
 def _task_span(
-    tracer: Any, task: TaskRecord, agent_type: str, uid: str, model_id: str, provider: str
+    tracer: Any,
+    task: TaskRecord,
+    agent_type: str,
+    uid: str,
+    model_id: str,
+    provider: str,
+    attempt: int = 0,
 ) -> Iterator[Any]:
     if tracer is None:
         yield None
@@ -53,6 +61,7 @@ def _task_span(
     attributes = {
         "test.id": task["id"],
         "test.case_uid": uid,
+        "test.attempt": attempt,
         "test.difficulty": task["difficulty"],
         "agent.type": agent_type,
         "prompt": task["prompt"][:PROMPT_ATTRIBUTE_CHARS],

@@ -31,6 +31,7 @@ __all__ = [
     "pass_hat_k",
     "success_rate",
     "task_clusters",
+    "task_estimates",
     "wilson_interval",
     "z_value",
 ]
@@ -290,3 +291,27 @@ def task_clusters(
         if item is not None:
             group.append(item)
     return list(groups.values())
+
+
+def task_estimates(
+    records: Iterable[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Per task execution (agent type, task id): attempts, successes, pass@k and pass^k, k = 1..n."""
+    groups: dict[tuple[Any, Any], list[bool]] = {}
+    for record in records:
+        key = (record.get("agent_type"), record.get("task_id", record.get("test_id")))
+        groups.setdefault(key, []).append(bool(record.get("success")))
+    estimates = []
+    for (agent_type, task_id), outcomes in groups.items():
+        n, c = len(outcomes), sum(outcomes)
+        estimates.append(
+            {
+                "agent_type": agent_type,
+                "task_id": task_id,
+                "attempts": n,
+                "successes": c,
+                "pass_at_k": [pass_at_k(n, c, k) for k in range(1, n + 1)],
+                "pass_hat_k": [pass_hat_k(n, c, k) for k in range(1, n + 1)],
+            }
+        )
+    return estimates

@@ -326,3 +326,19 @@ def test_task_clusters_group_by_agent_and_task() -> None:
 def test_records_without_a_task_id_are_tasks_of_their_own() -> None:
     records = [{"success": True}, {"success": False}, {"task_id": "a", "success": True}]
     assert stats.task_clusters(records, lambda r: r["success"]) == [[True], [False], [True]]
+
+
+def test_task_estimates_per_task_curves() -> None:
+    records = [
+        {"agent_type": "tool", "task_id": "a", "success": ok}
+        for ok in (True, False, True, False, False)
+    ] + [{"agent_type": "code", "task_id": "a", "success": True}]
+    tool, code = stats.task_estimates(records)
+    assert (tool["attempts"], tool["successes"]) == (5, 2)
+    assert tool["pass_at_k"] == pytest.approx([0.4, 0.7, 0.9, 1.0, 1.0])
+    assert tool["pass_hat_k"] == pytest.approx([0.4, 0.1, 0.0, 0.0, 0.0])
+    assert [enumerate_pass(5, 2, k)[0] for k in range(1, 6)] == pytest.approx(tool["pass_at_k"])
+    assert code == {
+        "agent_type": "code", "task_id": "a", "attempts": 1, "successes": 1,
+        "pass_at_k": [1.0], "pass_hat_k": [1.0],
+    }  # fmt: skip

@@ -120,3 +120,16 @@ def test_console_summary_line() -> None:
         f"CODE: 3/6 (50.0%, 95% CI {100 * low:.1f}–{100 * high:.1f}%); "
         "3 tasks × 2 attempts, pass@2 0.667, pass^2 0.333"
     )
+
+
+def test_console_per_task_lines_with_repeats() -> None:
+    from smoltrace.console import task_estimate_lines
+
+    records = [attempt("a", ok, 1.0, 1, 0.0) for ok in (True, False, True, False, False)]
+    records += [attempt("b", True, 1.0, 1, 0.0)] * 5
+    assert task_estimate_lines(records) == [
+        "  per task: successes/attempts; pass@k and pass^k for k = 1..attempts",
+        "  a: 2/5; pass@k 0.40 0.70 0.90 1.00 1.00; pass^k 0.40 0.10 0.00 0.00 0.00",
+        "  b: 5/5; pass@k 1.00 1.00 1.00 1.00 1.00; pass^k 1.00 1.00 1.00 1.00 1.00",
+    ]
+    assert task_estimate_lines(records[:1] + records[5:6]) == []  # one attempt each: nothing
