@@ -10,6 +10,7 @@ Screenshots of every view go to test-artifacts/screenshots/ for review.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -451,3 +452,24 @@ def test_seed_gpu_page_loads_samples(browser: Browser, seed_page: Server) -> Non
     expect(page.locator("#mt-gpu-info")).to_contain_text("No GPU metrics for this run.")
     expect(page.locator(".js-plotly-plot")).to_have_count(0)
     context.close()
+
+
+def test_error_bars_and_compare_view(page: Page) -> None:
+    """The leaderboard plots each success rate with its interval; the compare tab pairs two runs."""
+    names = headers(page, "mt-leaderboard")
+    intervals = [row[names.index("95% CI")] for row in rows(page, "mt-leaderboard")]
+    # Wilson 95% of 3/4, 3/4, 2/3 and 1/2 (the mock runs, then the litellm run)
+    assert intervals == ["30.1–95.4", "30.1–95.4", "20.8–93.9", "9.5–90.5"]
+    expect(page.locator("#mt-success-plot .js-plotly-plot")).to_be_visible()
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#mt-compare-a input").click()
+    page.get_by_role("option", name=re.compile(r"^oracle · both · .*untraced_copy$")).click()
+    page.locator("#mt-compare-b input").click()
+    page.get_by_role("option", name=re.compile(r"^oracle · tool · ")).click()
+    summary = page.locator("#mt-compare-summary")
+    expect(summary).to_contain_text("Paired tasks: 3 (dropped: 1 only in A, 0 only in B)")
+    expect(summary).to_contain_text("No detectable difference")
+    expect(summary).to_contain_text("McNemar exact p = 1")
+    expect(page.locator("#mt-compare-tasks .virtual-row")).to_have_count(3)
+    assert {row[4] for row in rows(page, "mt-compare-tasks")} == {"same"}
+    shot(page, "08-compare.png")
