@@ -200,11 +200,11 @@ def leaderboard_cell(run: Run, field_name: str) -> Any:
 
 
 def success_interval(row: dict[str, Any]) -> str:
-    """`59.6–98.2` from the row's 95% interval; blank for rows written before intervals existed."""
+    """`59.58–98.21`, the row's 95% interval as stored; blank for rows from before intervals."""
     low, high = row.get("success_rate_ci_low"), row.get("success_rate_ci_high")
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (low, high)):
         return ""
-    return f"{low:.1f}–{high:.1f}"
+    return f"{low:.2f}–{high:.2f}"
 
 
 def success_figure(runs: list[Run]) -> go.Figure:

@@ -270,7 +270,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     grouping.add_argument("--suite-version", default=None, help="Task suite version label")
 
-    gates = parser.add_argument_group("CI gate")
+    gates = parser.add_argument_group("repeats and CI gates")
+    gates.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        metavar="K",
+        help="Run every task K times, each attempt in a clean agent (adds pass@K, pass^K)",
+    )
+    gates.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="Base seed: attempt k sends seed N+k to the model (recorded in metadata.json)",
+    )
     gates.add_argument(
         "--min-success-rate",
         type=float,

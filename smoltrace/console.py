@@ -119,12 +119,14 @@ class RunConsole:
 def summary_line(agent_type: str, records: list[dict[str, Any]]) -> str:
     """`TOOL: 9/10 (90.0%, 95% CI 59.6–98.2%)`; with repeats also the tasks, pass@K and pass^K."""
     from .outputs.uncertainty import uncertainty_columns
+    from .stats import success_rate, task_clusters
 
     passed = sum(1 for r in records if r.get("success"))
     stats = uncertainty_columns(records)
+    rate = success_rate(task_clusters(records, lambda r: bool(r.get("success"))))
     line = (
         f"{agent_type.upper()}: {passed}/{len(records)} ({percent(passed, len(records))}%, "
-        f"95% CI {stats['success_rate_ci_low']:.1f}–{stats['success_rate_ci_high']:.1f}%)"
+        f"95% CI {100 * (rate.low or 0):.1f}–{100 * (rate.high or 0):.1f}%)"
     )
     repeats = stats["repeats"]
     if repeats > 1:

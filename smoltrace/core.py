@@ -7,6 +7,7 @@ then each agent type runs its tasks, telemetry is extracted and joined to the re
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import uuid
@@ -19,6 +20,7 @@ from .models import build_model, check_provider, parse_model_args
 from .otel import setup_inmemory_otel
 from .outputs.naming import RUN_ID_PATTERN
 from .redaction import RedactingFilter
+from .repeats import apply_seed, attempt_seeds, base_seed
 from .runner import TaskRecord, run_tasks, test_case_uid
 from .sandbox import check_imports
 from .sandbox.executor import DEFAULT_CODE_TIMEOUT_S
@@ -145,6 +147,8 @@ def run_evaluation(
     tool_timeout: float | None = DEFAULT_CODE_TIMEOUT_S,
     task_set: TaskSet | None = None,
     on_record: Callable[[TaskRecord], None] | None = None,
+    repeats: int = 1,
+    seed: int | None = None,
     otlp_endpoint: str | None = None,
     otlp_headers: list[str] | dict[str, str] | None = None,
     otlp_timeout: float = DEFAULT_TIMEOUT_S,
@@ -167,6 +171,9 @@ def run_evaluation(
     run's spans and metrics there, with `otlp_headers` (`["K=V", ...]` or a dict) and at most
     `otlp_timeout` seconds per export; `on_otlp_report` then gets the export's counts (the `otlp`
     block of metadata.json). A collector's failure never fails the run.
+
+    `repeats` runs every task that many times, each attempt in a clean agent, rows carrying
+    `attempt` 0..repeats-1; with a `seed` (or a `seed` in `model_args`) attempt k sends seed + k.
     """
     if debug:
         logging.getLogger("smoltrace").setLevel(logging.DEBUG)
@@ -184,6 +191,7 @@ def run_evaluation(
         max_steps=max_steps,
         hf_inference_provider=hf_inference_provider,
     )
+    seeds = attempt_seeds(repeats, base_seed(repeats, seed, args, provider))
     otlp = otlp_config(otlp_endpoint, otlp_headers, otlp_timeout)
     enable_otel = enable_otel or otlp is not None
     check_tool_config(enable_tools, working_directory)
@@ -235,7 +243,9 @@ def run_evaluation(
 
     otel = setup_inmemory_otel(enable_otel, "smoltrace-eval", run_id, enable_gpu_metrics, otlp=otlp)
     tracer = otel[0]
-    record_done = _progress_reporter(sum(map(len, selection.values())), on_record, verbose)
+    record_done = _progress_reporter(
+        repeats * sum(map(len, selection.values())), on_record, verbose
+    )
     restore_logging = _show_progress_logs(verbose)
 
     all_results: dict[str, list[TaskRecord]] = {"tool": [], "code": []}
@@ -248,13 +258,17 @@ def run_evaluation(
             )
         for agent_type, selected in selection.items():
             logger.info(
-                "Running %d %s-agent tasks with %d worker(s)", len(selected), agent_type, workers
+                "Running %d %s-agent tasks with %d worker(s)%s",
+                len(selected),
+                agent_type,
+                workers,
+                f", {repeats} attempts each" if repeats > 1 else "",
             )
 
-            def make_agent(agent_type: str = agent_type) -> Any:
+            def make_agent(agent_type: str = agent_type, seed: int | None = None) -> Any:
                 return build_agent(
                     agent_type,
-                    make_model(),
+                    apply_seed(make_model(), seed),
                     prompt_config=prompt_config,
                     max_steps=max_steps,
                     enabled_tools=enable_tools,
@@ -268,19 +282,22 @@ def run_evaluation(
                     code_timeout=tool_timeout,
                 )
 
-            all_results[agent_type] = run_tasks(
-                selected,
-                agent_type,
-                make_agent,
-                run_id=run_id,
-                model_id=model_name,
-                provider=provider,
-                workers=workers,
-                index_offset=offset,
-                tracer=tracer,
-                on_record=record_done,
-            )
-            offset += len(selected)
+            # attempt by attempt: every task's attempt 0, then attempt 1, ... (each a clean agent)
+            for attempt, current_seed in enumerate(seeds):
+                all_results[agent_type] += run_tasks(
+                    selected,
+                    agent_type,
+                    functools.partial(make_agent, seed=current_seed),
+                    run_id=run_id,
+                    model_id=model_name,
+                    provider=provider,
+                    workers=workers,
+                    index_offset=offset,
+                    tracer=tracer,
+                    on_record=record_done,
+                    attempt=attempt if repeats > 1 else None,
+                )
+                offset += len(selected)
         for agent_type in agent_types:
             records = all_results[agent_type]
             passed = sum(1 for r in records if r["success"])

@@ -247,6 +247,10 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
     from .telemetry.otlp import DEFAULT_TIMEOUT_S
 
     plan = _plan(args, console)
+    from .repeats import base_seed, repeats_record
+
+    repeats = getattr(args, "repeats", 1)
+    seed = base_seed(repeats, getattr(args, "seed", None), plan.model_args, args.provider)
     timestamp = run_timestamp()
     user, hub_names = "local", {}
     if plan.output_format == "hub":
@@ -282,7 +286,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
     folder = RunFolder.create(args.output_dir, args.model, args.agent_type, timestamp)
     started_at = datetime.now(timezone.utc).isoformat()
     console.info(f"[RUN ID] {plan.run_id}")
-    total = sum(map(len, plan.selection.values()))
+    total = repeats * sum(map(len, plan.selection.values()))
     console.start_progress(total)
 
     def on_record(record: dict[str, Any]) -> None:
@@ -322,6 +326,8 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
             allow_local_network=getattr(args, "allow_local_network", False),
             task_set=plan.task_set,
             on_record=on_record,
+            repeats=repeats,
+            seed=getattr(args, "seed", None),
             otlp_endpoint=getattr(args, "otlp_endpoint", None),
             otlp_headers=getattr(args, "otlp_header", None),
             otlp_timeout=getattr(args, "otlp_timeout", DEFAULT_TIMEOUT_S),
@@ -386,6 +392,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
         },
         otlp=otlp_report or None,
         tools=_tools_record(args),
+        repeats=repeats_record(repeats, seed),
     )
     folder.write_outputs(rows, trace_data, metric_data, row, metadata)
     console.summaries(all_results)

@@ -117,10 +117,14 @@ def execute_task(
     model_id: str,
     provider: str,
     tracer: Any = None,
+    attempt: int | None = None,
 ) -> TaskRecord:
-    """Run one task once and build its record. Never raises for agent or model failures."""
+    """Run one task once and build its record. Never raises for agent or model failures.
+
+    `attempt` numbers a repeated task's executions (0..K-1; None when the run has no repeats).
+    """
     return contextvars.copy_context().run(
-        _execute, agent, task, agent_type, run_id, test_index, model_id, provider, tracer
+        _execute, agent, task, agent_type, run_id, test_index, model_id, provider, tracer, attempt
     )
 
 
@@ -133,10 +137,11 @@ def _execute(
     model_id: str,
     provider: str,
     tracer: Any,
+    attempt: int | None,
 ) -> TaskRecord:
     from smolagents.memory import FinalAnswerStep
 
-    uid = test_case_uid(agent_type, task["id"])
+    uid = test_case_uid(agent_type, task["id"], attempt)
     executed: list[str] = getattr(agent, "smoltrace_tool_log", [])
     executed.clear()
     response: Any = None
@@ -144,7 +149,7 @@ def _execute(
     error: str | None = None
     start_ns = time.time_ns()
     started = time.perf_counter()
-    with _task_span(tracer, task, agent_type, uid, model_id, provider) as span:
+    with _task_span(tracer, task, agent_type, uid, model_id, provider, attempt or 0) as span:
         trace_id, span_id = _hex_ids(span)
         try:
             # OpenInference reads `agent.task` for the agent span before run() sets it: without
@@ -177,6 +182,7 @@ def _execute(
         "test_id": task["id"],
         "test_case_uid": uid,
         "test_index": test_index,
+        "attempt": attempt or 0,
         "agent_type": agent_type,
         "difficulty": task["difficulty"],
         "prompt": task["prompt"],
@@ -215,6 +221,7 @@ def run_tasks(
     index_offset: int = 0,
     tracer: Any = None,
     on_record: RecordCallback | None = None,
+    attempt: int | None = None,
 ) -> list[TaskRecord]:
     """Run `tasks` with one agent per worker thread; records come back in dataset order.
 
@@ -235,6 +242,7 @@ def run_tasks(
             model_id=model_id,
             provider=provider,
             tracer=tracer,
+            attempt=attempt,
         )
         if on_record is not None:
             on_record(record)

@@ -998,7 +998,7 @@ def wilson_text(successes: int, n: int, z: float = 1.959963984540054) -> str:
     p = successes / n
     centre, spread = p + z * z / (2 * n), z * (p * (1 - p) / n + z * z / (4 * n * n)) ** 0.5
     low, high = (centre - spread) / (1 + z * z / n), (centre + spread) / (1 + z * z / n)
-    return f"{100 * low:.1f}–{100 * high:.1f}"
+    return f"{100 * low:.2f}–{100 * high:.2f}"
 
 
 def test_leaderboard_and_run_cards_show_the_interval(results_dir: Path) -> None:
@@ -1020,7 +1020,7 @@ def test_run_card_shows_pass_at_k_for_repeated_runs() -> None:
     row = {**run.row, "repeats": 5, "pass_at_k": 0.9, "pass_hat_k": 0.41234}
     row.update(success_rate_ci_low=60.0, success_rate_ci_high=80.25)
     caption = views.success_caption(row)
-    assert caption == "95% CI 60.0–80.2%; pass@5 0.900, pass^5 0.412"
+    assert caption == "95% CI 60.00–80.25%; pass@5 0.900, pass^5 0.412"
 
 
 def test_success_figure_draws_the_interval_as_error_bars(results_dir: Path) -> None:

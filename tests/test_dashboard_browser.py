@@ -459,7 +459,7 @@ def test_error_bars_and_compare_view(page: Page) -> None:
     names = headers(page, "mt-leaderboard")
     intervals = [row[names.index("95% CI")] for row in rows(page, "mt-leaderboard")]
     # Wilson 95% of 3/4, 3/4, 2/3 and 1/2 (the mock runs, then the litellm run)
-    assert intervals == ["30.1–95.4", "30.1–95.4", "20.8–93.9", "9.5–90.5"]
+    assert intervals == ["30.06–95.44", "30.06–95.44", "20.77–93.85", "9.45–90.55"]
     expect(page.locator("#mt-success-plot .js-plotly-plot")).to_be_visible()
     page.get_by_role("tab", name="Compare").click()
     page.locator("#mt-compare-a input").click()

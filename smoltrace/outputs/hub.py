@@ -58,6 +58,7 @@ RESULTS_TYPES: dict[str, str] = {
     "task_id": "string",
     "test_case_uid": "string",
     "test_index": "int",
+    "attempt": "int",
     "agent_type": "string",
     "difficulty": "string",
     "prompt": "string",

@@ -173,6 +173,7 @@ def build_metadata(
     otlp: dict[str, Any] | None = None,
     mcp_servers: list[dict[str, Any]] | None = None,
     tools: dict[str, Any] | None = None,
+    repeats: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     from .. import __version__
 
@@ -197,4 +198,5 @@ def build_metadata(
         "otlp": otlp,
         "mcp_servers": mcp_servers or [],
         "tools": tools,
+        "repeats": repeats or {"count": 1, "base_seed": None, "seeds": [None]},
     }

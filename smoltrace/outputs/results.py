@@ -11,6 +11,7 @@ RESULTS_COLUMNS = (
     "task_id",
     "test_case_uid",
     "test_index",
+    "attempt",
     "agent_type",
     "difficulty",
     "prompt",
