@@ -260,6 +260,12 @@ def format_report(report: dict[str, Any]) -> str:
     if rate["ci_low"] > 0 or rate["ci_high"] < 0:
         better = "higher" if rate["ci_low"] > 0 else "lower"
         verdict = f"B's success rate is {better} than A's (the 95% interval excludes 0)"
+        if test["p_value"] >= 0.05:
+            verdict += (
+                f"; but only {test['wins'] + test['losses']} tasks differ and McNemar's exact "
+                f"test does not reject at 5% (p = {test['p_value']:.4g}): the bootstrap interval "
+                "is optimistic with so few tasks, confirm with more tasks or repeats"
+            )
     else:
         verdict = "no detectable difference in success rate (the 95% interval includes 0)"
     lines += [

@@ -158,6 +158,8 @@ def test_compare_table_and_regression_gate(runs: dict) -> None:
     # the README's example: d = 0,0,0,-1,-1,-1,-1,-1, seed 0, 10,000 resamples
     assert "100.0%       37.5%    -62.5 pp  [-87.5, -25.0] pp" in table.stdout
     assert "B's success rate is lower than A's (the 95% interval excludes 0)" in table.stdout
+    # 5 discordant tasks: exact p = 0.0625, so the table warns that the evidence is thin
+    assert "only 5 tasks differ and McNemar's exact test does not reject at 5%" in table.stdout
     assert "Tasks B wins: 0, loses: 5, ties: 3; McNemar exact p = 0.0625" in table.stdout
     assert "LOSS  tool:add7  A 1/1  B 0/1" in table.stdout
     # worse by 62.5 points, interval below 0: a 10-point budget fails, a 70-point one does not

@@ -246,3 +246,11 @@ def test_python_api_repeats_and_seed_rules() -> None:
     ):
         with pytest.raises(ConfigError, match=message):
             run_evaluation("oracle", ["tool"], provider="mock", verbose=False, **kwargs)
+
+
+def test_readme_example_is_this_run(repeated_run: dict) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    line = next(x for x in repeated_run["result"].stdout.splitlines() if x.startswith("TOOL: "))
+    assert f"`{line}`" in readme
+    naive_low, naive_high = wilson(sum(SUCCESSES), K * len(TASKS))  # attempts as independent
+    assert f"would claim {100 * naive_low:.1f}–{100 * naive_high:.1f}%" in readme
