@@ -311,3 +311,14 @@ def test_process_executor_keeps_state_and_the_interpreter_rules() -> None:
     finally:
         executor.cleanup()
     assert executor._process is None
+
+
+def test_python_interpreter_tool_is_bounded_too() -> None:
+    from smoltrace.sandbox.executor import CodeLimitError
+    from smoltrace.tools import build_tools
+
+    [tool] = [t for t in build_tools(["python_interpreter"]) if t.name == "python_interpreter"]
+    assert tool(code="print('hi')\n1 + 2") == "Stdout:\nhi\n\nOutput: 3"  # as smolagents'
+    tool.timeout_s = 1
+    with pytest.raises(CodeLimitError, match="stopped after 1 s"):
+        tool(code="x = 9 ** 9 ** 8")

@@ -151,7 +151,9 @@ def _smolagents_tool(name: str, search_provider: str, additional_imports: list[s
 
     cls = getattr(default_tools, SMOLAGENTS_TOOLS[name])
     if name == "python_interpreter":
-        return cls(
+        from .python_interpreter import BoundedPythonInterpreterTool
+
+        return BoundedPythonInterpreterTool(
             authorized_imports=sorted(
                 {"math", "statistics", "datetime", *(additional_imports or [])}
             )
