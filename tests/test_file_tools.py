@@ -250,8 +250,29 @@ def test_symlinks_pointing_outside_are_refused(tools: dict, box: Path, outside: 
 def test_hard_links_are_refused(tools: dict, box: Path, outside: Path) -> None:
     os.link(outside, box / "hard.txt")
     assert refused(tools["read_file"](file_path="hard.txt"), "hard link")
-    assert refused(tools["write_file"](file_path="hard.txt", content="x"), "hard link")
-    assert outside.read_text().startswith("HF_TOKEN")
+    assert refused(tools["grep"](file_path="hard.txt", pattern="HF"), "hard link")
+    assert refused(tools["write_file"](file_path="hard.txt", content="x", mode="append"))
+    assert outside.read_text() == "HF_TOKEN=hf_outside_secret_value_123\n"
+
+
+def test_files_that_were_there_before_are_read_only(tools: dict, box: Path) -> None:
+    before = (box / "logs" / "app.log").read_bytes()
+    for result in (
+        tools["write_file"](file_path="logs/app.log", content=""),
+        tools["write_file"](file_path="logs/app.log", content="x", mode="append"),
+        tools["sed"](file_path="logs/app.log", command="/ERROR/d", output_file="logs/app.log"),
+        tools["sort"](file_path="logs/app.log", output_file="notes.txt"),
+    ):
+        assert refused(result, "already exists", "read-only"), result
+    assert (box / "logs" / "app.log").read_bytes() == before
+    assert (box / "notes.txt").read_text() == "alpha\nBeta\ngamma\n"
+    # what the agent wrote itself it may change again
+    assert tools["sed"](file_path="logs/app.log", command="/ERROR/d", output_file="clean.log")
+    assert tools["sort"](file_path="clean.log", output_file="clean.log").endswith("to clean.log")
+    assert (box / "clean.log").read_text() == "10 INFO start\n2 WARN slow\n5 info done\n"
+    # another agent (another sandbox) may not change this agent's files
+    other = {t.name: t for t in build_tools(["write_file"], working_directory=str(box))}
+    assert refused(other["write_file"](file_path="clean.log", content=""), "read-only")
 
 
 def test_fifos_and_special_files_are_refused_without_blocking(tools: dict, box: Path) -> None:
@@ -261,9 +282,9 @@ def test_fifos_and_special_files_are_refused_without_blocking(tools: dict, box: 
         tools["read_file"](file_path="pipe"),
         tools["grep"](file_path="pipe", pattern="x"),
         tools["head_tail"](file_path="pipe"),
-        tools["write_file"](file_path="pipe", content="x"),
     ):
-        assert refused(result, "FIFO") or refused(result, "cannot open"), result
+        assert refused(result, "FIFO"), result
+    assert refused(tools["write_file"](file_path="pipe", content="x"), "read-only")
     assert time.monotonic() - started < 5  # O_NONBLOCK: nobody is writing, and nothing waited
     assert "[OTHER] pipe (special file)" in tools["list_directory"]()
     assert tools["search_files"](pattern="x", search_type="content") == "No matches for 'x'."

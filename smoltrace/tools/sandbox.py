@@ -7,6 +7,10 @@ open descriptor, so a FIFO never blocks the harness and a symlink swapped in aft
 followed. Hard-linked files (link count above 1) are refused too: a hard link inside the root may be
 another name for a file outside it.
 
+Writing creates new files only, and changes only files this sandbox created: what was in the folder
+before the run is read-only, so no task can alter the inputs another task reads (nor destroy the
+user's files), and `O_EXCL` makes sure a file appearing meanwhile is not taken over.
+
 A refusal is a `ToolRefusal`; `SafeTool` turns it, and any other failure of a tool, into an
 `Error: ...` string the agent sees, so a tool never crashes a task.
 """
@@ -107,6 +111,7 @@ class Sandbox:
             raise ConfigError(f"--working-directory {root} is not an existing folder")
         self.root = Path(os.path.realpath(path))
         self.written = 0  # bytes written through this sandbox (one per agent)
+        self.created: set[Path] = set()  # files this sandbox created: the only ones it may change
 
     # --- paths ------------------------------------------------------------------------------------
 
@@ -212,12 +217,21 @@ class Sandbox:
         path = self.resolve(user_path)
         if path == self.root:
             raise ToolRefusal("cannot write to the working directory itself; give a file name")
+        if os.path.lexists(path) and path not in self.created:
+            raise ToolRefusal(
+                f"'{self.relative(path)}' already exists and was not written by this agent; files "
+                "that were there before are read-only (write a new file instead)"
+            )
         parent = path.parent
         if not parent.exists():
             parent.mkdir(parents=True)
             if not self._inside(os.path.realpath(parent)):  # raced by a symlink
                 raise ToolRefusal(f"'{user_path}' leads outside the working directory")
-        fd = self._open(path, os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else 0))
+        flags = os.O_WRONLY | (os.O_APPEND if append else 0)
+        new = path not in self.created
+        fd = self._open(path, flags | (os.O_CREAT | os.O_EXCL if new else 0))
+        if new:
+            self.created.add(path)
         try:
             info = self._check_regular(fd, self.relative(path), None)
             if append and info.st_size + len(data) > MAX_WRITE_BYTES:
