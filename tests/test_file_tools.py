@@ -7,7 +7,6 @@ Tools are called through smolagents' `Tool.__call__`, as agents call them; a ref
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -276,8 +275,7 @@ def test_files_that_were_there_before_are_read_only(tools: dict, box: Path) -> N
 
 
 def test_fifos_and_special_files_are_refused_without_blocking(tools: dict, box: Path) -> None:
-    os.mkfifo(box / "pipe")
-    started = time.monotonic()
+    os.mkfifo(box / "pipe")  # opened blocking, each call below would wait forever for a writer
     for result in (
         tools["read_file"](file_path="pipe"),
         tools["grep"](file_path="pipe", pattern="x"),
@@ -285,7 +283,6 @@ def test_fifos_and_special_files_are_refused_without_blocking(tools: dict, box: 
     ):
         assert refused(result, "FIFO"), result
     assert refused(tools["write_file"](file_path="pipe", content="x"), "read-only")
-    assert time.monotonic() - started < 5  # O_NONBLOCK: nobody is writing, and nothing waited
     assert "[OTHER] pipe (special file)" in tools["list_directory"]()
     assert tools["search_files"](pattern="x", search_type="content") == "No matches for 'x'."
     assert refused(tools["read_file"](file_path="logs"), "folder")
@@ -318,10 +315,10 @@ def test_binary_and_undecodable_files(tools: dict, box: Path) -> None:
 
 def test_catastrophic_regex_is_stopped(tools: dict, box: Path) -> None:
     (box / "aaa.txt").write_text("a" * 5000 + "!\n")
-    started = time.monotonic()
-    result = tools["grep"](file_path="aaa.txt", pattern="(a|aa)+$")
-    assert refused(result, "simplify the pattern"), result
-    assert time.monotonic() - started < REGEX_BUDGET_S + 5
+    result = tools["grep"](
+        file_path="aaa.txt", pattern="(a|aa)+$"
+    )  # hangs for ages without a budget
+    assert refused(result, f"took over {REGEX_BUDGET_S} s", "simplify the pattern"), result
     assert refused(tools["sed"](file_path="aaa.txt", command="s/(a|aa)+$/x/"), "simplify")
 
 
