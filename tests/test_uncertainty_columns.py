@@ -133,3 +133,10 @@ def test_console_per_task_lines_with_repeats() -> None:
         "  b: 5/5; pass@k 1.00 1.00 1.00 1.00 1.00; pass^k 1.00 1.00 1.00 1.00 1.00",
     ]
     assert task_estimate_lines(records[:1] + records[5:6]) == []  # one attempt each: nothing
+
+
+def test_dataset_cards_explain_the_new_columns() -> None:
+    from smoltrace.outputs.cards import LEADERBOARD_MEANINGS, RESULTS_MEANINGS
+
+    assert all(LEADERBOARD_MEANINGS.get(column) for column in UNCERTAINTY_COLUMNS)
+    assert RESULTS_MEANINGS["attempt"]
