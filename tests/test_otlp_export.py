@@ -402,6 +402,7 @@ def test_the_collector_address_is_checked_and_never_echoes_a_secret() -> None:
         (("http://collector:43x8",), "port"),
         (("http://collector:4318", [f"Authorization {HEADER_SECRET}"]), "NAME=VALUE"),
         (("http://collector:4318", [f"Bad Name={HEADER_SECRET}"]), "header name"),
+        (("http://collector:4318", [f"Authorization: {HEADER_SECRET}=="]), "header name"),
         ((None, [f"Authorization={HEADER_SECRET}"]), "--otlp-endpoint"),
         (("http://collector:4318", None, 0), "--otlp-timeout"),
     ]

@@ -126,10 +126,10 @@ def parse_headers(items: Iterable[str] | Mapping[str, str] | None) -> dict[str, 
     headers: dict[str, str] = {}
     for name, value in pairs:
         name = str(name).strip()
-        if not _HEADER_NAME.match(name):
+        if not _HEADER_NAME.match(name):  # not shown: a malformed item may be all secret
             raise ConfigError(
-                f"--otlp-header name {name[:40]!r} is not a valid HTTP header name; "
-                "use letters, digits and '-'"
+                "an --otlp-header name is not a valid HTTP header name; use NAME=VALUE with a "
+                "NAME of letters, digits and '-' (e.g. Authorization=...)"
             )
         if any(c in str(value) for c in "\r\n\0"):
             raise ConfigError(f"--otlp-header {name}: the value contains a line break; remove it")
