@@ -4,7 +4,8 @@
 `ExportMetricsServiceRequest` (opentelemetry-proto); every request's headers and raw body are kept,
 so a test can look for a secret in the bytes that went over the wire. `status` makes the receiver
 answer every request with that HTTP status instead (e.g. 500); `hold()` makes it keep requests
-waiting until `release()`. Tests wait on :meth:`OtlpReceiver.wait_for`, never on a sleep.
+waiting until `release()`. The run's end flushes its export, so tests read the receiver's state
+once the run has returned, without waiting.
 
 Stdlib server on 127.0.0.1 (ephemeral port), one thread per connection, TCP_NODELAY and one write
 per response so loopback requests are not delayed by Nagle's algorithm.
@@ -15,9 +16,7 @@ from __future__ import annotations
 import gzip
 import socket
 import threading
-import time
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -74,7 +73,7 @@ class OtlpReceiver:
     metrics: list[dict[str, Any]] = field(default_factory=list)  # {"resource", "names"} per batch
 
     def __post_init__(self) -> None:
-        self._changed = threading.Condition()
+        self._lock = threading.Lock()
         self._gate = threading.Event()
         self._gate.set()
         self._server: ThreadingHTTPServer | None = None
@@ -130,19 +129,8 @@ class OtlpReceiver:
     def release(self) -> None:
         self._gate.set()
 
-    def wait_for(self, condition: Callable[[OtlpReceiver], bool], timeout: float = 30.0) -> bool:
-        """Block until `condition(self)` holds (re-checked on each request) or `timeout` passes."""
-        deadline = time.monotonic() + timeout
-        with self._changed:
-            while not condition(self):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._changed.wait(remaining)
-        return True
-
     def span_ids(self) -> set[str]:
-        with self._changed:
+        with self._lock:
             return {s.span_id for s in self.spans}
 
     # -- request handling ------------------------------------------------------------------
@@ -168,13 +156,12 @@ class OtlpReceiver:
                 reply = ExportMetricsServiceResponse().SerializeToString()
             else:
                 status = 404
-        with self._changed:
+        with self._lock:
             self.requests.append(
                 Request(
                     handler.path, {k.lower(): v for k, v in handler.headers.items()}, body, status
                 )
             )
-            self._changed.notify_all()
         self._gate.wait()
         head = (
             f"HTTP/1.1 {status} {'OK' if status == 200 else 'Error'}\r\n"
@@ -201,7 +188,7 @@ class OtlpReceiver:
                             resource=resource,
                         )
                     )
-        with self._changed:
+        with self._lock:
             self.spans.extend(received)
 
     def _take_metrics(self, body: bytes) -> None:
@@ -227,7 +214,7 @@ class OtlpReceiver:
                     "points": points,
                 }
             )
-        with self._changed:
+        with self._lock:
             self.metrics.extend(batches)
 
 
