@@ -7,6 +7,7 @@ then each agent type runs its tasks, telemetry is extracted and joined to the re
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import threading
@@ -193,6 +194,8 @@ def run_evaluation(
     )
     seeds = attempt_seeds(repeats, base_seed(repeats, seed, args, provider))
     otlp = otlp_config(otlp_endpoint, otlp_headers, otlp_timeout)
+    if otlp is not None:  # exported model-call spans are priced like traces.json
+        otlp = dataclasses.replace(otlp, model_id=model_name, provider=provider)
     enable_otel = enable_otel or otlp is not None
     check_tool_config(enable_tools, working_directory)
     check_search_provider(search_provider, enable_tools)

@@ -100,6 +100,12 @@ def cli_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         failing.stop()
 
 
+def model_calls_of(folder: Path) -> list[int]:
+    """One entry per model call of the run, from the task records."""
+    lines = (folder / "records.jsonl").read_text().splitlines()
+    return [1 for line in lines for _ in range(json.loads(line)["model_calls"])]
+
+
 def _outputs(folder: Path) -> tuple[list[dict], dict]:
     traces = json.loads((folder / "traces.json").read_text())
     metadata = json.loads((folder / "metadata.json").read_text())
@@ -119,9 +125,14 @@ def test_every_span_of_traces_json_reaches_the_collector_with_its_run_id(cli_run
     assert len(receiver.spans) == len(expected)
     by_id = {s["span_id"]: s for d in traces for s in d["spans"]}
     for (_, span_id), span in received.items():
+        mine = by_id[span_id]
         assert span.resource["run.id"] == metadata["run_id"]
-        assert span.parent_span_id == by_id[span_id]["parent_span_id"]
-        assert span.name == by_id[span_id]["name"]
+        assert span.parent_span_id == mine["parent_span_id"]
+        assert span.name == mine["name"]
+        # the same redacted attributes as traces.json, its per-call cost included
+        assert span.attributes == {k: v for k, v in mine["attributes"].items() if v is not None}
+    priced = [s for s in receiver.spans if "gen_ai.usage.cost.total" in s.attributes]
+    assert len(priced) == len(model_calls_of(folder)) > 0  # one priced span per model call
     kinds = {s.attributes.get("openinference.span.kind") for s in receiver.spans}
     assert {"AGENT", "LLM", "TOOL"} <= kinds  # the routed instrumentation spans, not just roots
     assert metadata["otlp"] == {

@@ -40,9 +40,11 @@ from opentelemetry.sdk.trace import Event, ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import Link, Status
 
+from .. import pricing
 from ..errors import ConfigError
 from ..redaction import Redact, register_secret, secret_redactor
 from .exporters import CUMULATIVE_TEMPORALITY
+from .traces import COMPLETION_TOKENS, COST, LLM_KIND, PROMPT_TOKENS, SPAN_KIND
 
 logger = logging.getLogger(__name__)
 
@@ -80,6 +82,10 @@ class OtlpConfig:
     endpoint: str = field(repr=False)
     headers: dict[str, str] = field(default_factory=dict, repr=False)
     timeout_s: float = DEFAULT_TIMEOUT_S
+    # The run's model and provider: model-call spans are priced with them as traces.json prices
+    # them (run_evaluation sets these; without a model the exported spans carry no cost).
+    model_id: str | None = None
+    provider: str = "litellm"
 
     @property
     def display_endpoint(self) -> str:
@@ -188,16 +194,39 @@ def _attributes(plain: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def export_copy(
-    span: ReadableSpan, converted: Mapping[str, Any], resource: Resource
+    span: ReadableSpan,
+    converted: Mapping[str, Any],
+    resource: Resource,
+    config: OtlpConfig | None = None,
 ) -> ReadableSpan:
     """The span as the collector gets it: `converted`'s redacted attributes, events and status
-    description, the run's resource; link attributes are left out (only their contexts go)."""
+    description, the run's resource; link attributes are left out (only their contexts go).
+
+    A model-call span gets `gen_ai.usage.cost.total` as in traces.json, priced at the run's model
+    and provider from `config` (an LLM span nested in another, which only a second instrumentation
+    would make, is priced here too, while traces.json counts that call once)."""
+    attributes = _attributes(converted["attributes"])
+    if (
+        config is not None
+        and config.model_id
+        and attributes.get(SPAN_KIND) == LLM_KIND
+        and PROMPT_TOKENS in attributes
+        and COMPLETION_TOKENS in attributes
+    ):
+        cost = pricing.price(
+            config.model_id,
+            int(attributes[PROMPT_TOKENS]),
+            int(attributes[COMPLETION_TOKENS]),
+            config.provider,
+        )
+        if cost is not None:
+            attributes[COST] = cost
     return ReadableSpan(
         name=span.name,
         context=span.context,
         parent=span.parent,
         resource=resource,
-        attributes=_attributes(converted["attributes"]),
+        attributes=attributes,
         events=[
             Event(e["name"], _attributes(e["attributes"]), e["timestamp"])
             for e in converted["events"]
@@ -223,12 +252,14 @@ class SpanBatcher:
         exporter: SpanExporter,
         resource: Resource,
         *,
+        config: OtlpConfig | None = None,
         max_queue: int = MAX_QUEUE,
         batch_size: int = BATCH_SIZE,
         delay_s: float = BATCH_DELAY_S,
     ) -> None:
         self._exporter = exporter
         self._resource = resource
+        self._config = config
         self._max_queue = max_queue
         self._batch_size = batch_size
         self._delay_s = delay_s
@@ -280,7 +311,10 @@ class SpanBatcher:
             self._in_flight = count
         token = attach(set_value(_SUPPRESS_INSTRUMENTATION_KEY, True))
         try:
-            batch = [export_copy(span, converted, self._resource) for span, converted in items]
+            batch = [
+                export_copy(span, converted, self._resource, self._config)
+                for span, converted in items
+            ]
             ok = self._exporter.export(batch) is SpanExportResult.SUCCESS
         except Exception:
             logger.debug("OTLP span export raised", exc_info=True)
@@ -463,6 +497,7 @@ class OtlpExport:
                 endpoint=config.signal_url(TRACES_PATH), headers=config.headers, timeout=timeout
             ),
             self.resource,
+            config=config,
         )
         self.metric_exporter = CountingMetricExporter(
             OTLPMetricExporter(
