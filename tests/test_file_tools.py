@@ -153,6 +153,7 @@ def test_sed_is_parsed_and_run_in_python(tools: dict, box: Path) -> None:
     assert sed(file_path="notes.txt", command="s|a|/|g") == "/lph/\nBet/\ng/mm/"
     assert sed(file_path="notes.txt", command="2,3s/a/_/") == "alpha\nBet_\ng_mma"
     assert sed(file_path="notes.txt", command="/eta/d") == "alpha\ngamma"
+    assert sed(file_path="notes.txt", command="/eta/s/e/E/") == "alpha\nBEta\ngamma"
     assert sed(file_path="notes.txt", command="2p") == "Beta"
     assert sed(file_path="notes.txt", command="2,$p") == "Beta\ngamma"
     assert sed(file_path="notes.txt", command="1,2d") == "gamma"

@@ -50,7 +50,7 @@ def checked_addresses(host: str, port: int, *, allow_local: bool) -> list[str]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
         raise ToolRefusal(f"cannot resolve '{host}': {exc}") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     if not addresses:
         raise ToolRefusal(f"'{host}' has no address")
     for text in addresses:

@@ -170,7 +170,9 @@ class GrepTool(TextFileTool):
 
 def _split_delimited(text: str, delimiter: str, parts: int) -> tuple[list[str], str]:
     """`parts` fields separated by an unescaped `delimiter`, and the rest of the text."""
-    fields, current, i = [], [], 0
+    fields: list[str] = []
+    current: list[str] = []
+    i = 0
     while i < len(text) and len(fields) < parts:
         char = text[i]
         if char == "\\" and i + 1 < len(text):
@@ -217,7 +219,8 @@ class SedScript:
         text = command.strip()
         if not text:
             raise ToolRefusal("empty sed command")
-        self.first = self.last = None
+        self.first: int | None = None
+        self.last: int | None = None
         self.matcher: Matcher | None = None
         text = self._address(text, ignore_case)
         if not text:
@@ -397,9 +400,9 @@ class SortTool(TextFileTool):
             seen: set[str] = set()
             kept = []
             for line in lines:
-                key = line.lower() if case_insensitive else line
-                if key not in seen:
-                    seen.add(key)
+                seen_as = line.lower() if case_insensitive else line
+                if seen_as not in seen:
+                    seen.add(seen_as)
                     kept.append(line)
             lines = kept
         if field is not None and int(field) < 1:
@@ -411,7 +414,7 @@ class SortTool(TextFileTool):
             fields = line.split()
             return fields[int(field) - 1] if len(fields) >= int(field) else ""
 
-        def key(line: str) -> tuple[Any, ...]:
+        def sort_key(line: str) -> tuple[Any, ...]:
             text = part(line)
             text = text.lower() if case_insensitive else text
             if numeric:
@@ -419,7 +422,7 @@ class SortTool(TextFileTool):
                 return (value is not None, value if value is not None else 0.0, text)
             return (text,)
 
-        return self.emit(sorted(lines, key=key, reverse=bool(reverse)), output_file, "sort")
+        return self.emit(sorted(lines, key=sort_key, reverse=bool(reverse)), output_file, "sort")
 
 
 class HeadTailTool(TextFileTool):
