@@ -88,6 +88,7 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
     from .tools.mcp import parse_mcp_servers
 
     check_tool_config(args.enable_tools, args.working_directory)
+    _warn_secret_files(args.enable_tools, args.working_directory, console)
     mcp_servers = parse_mcp_servers(args.mcp_server_url, args.mcp_transport)
     prompt_config = load_prompt_config(args.prompt_yml)
     from .sandbox import check_imports
@@ -144,6 +145,19 @@ def _generation_settings(
         model_id=args.model,
         api_base=args.api_base,
     )
+
+
+def _warn_secret_files(enabled: list[str] | None, folder: str | None, console: RunConsole) -> None:
+    """The sandbox is whatever folder the user chose: say so when it holds a `.env` file."""
+    from .tools import WORKING_DIRECTORY_TOOLS, validate_tool_names
+
+    if not folder or not WORKING_DIRECTORY_TOOLS.intersection(validate_tool_names(enabled)):
+        return
+    if (Path(folder) / ".env").exists():
+        console.notice(
+            f"--working-directory {folder} holds a .env file: the agent's file tools can read it "
+            "(and its content can reach the traces and results). Use a folder without secrets."
+        )
 
 
 def _warn_unreachable_tools(

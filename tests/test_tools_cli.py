@@ -127,3 +127,41 @@ def test_file_tools_without_a_working_directory_stop_before_any_model_call(
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
     assert "--working-directory DIR" in result.stderr and "read_file" in result.stderr
     assert llm_server.requests == [] and not (tmp_path / "out").exists()
+
+
+def test_a_working_directory_with_a_dot_env_is_pointed_out(tmp_path: Path) -> None:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / ".env").write_text("NOTHING=here\n")
+
+    def run(*tools: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [
+                SMOLTRACE,
+                "--provider",
+                "mock",
+                "--model",
+                "oracle",
+                "--dataset-name",
+                "smoltrace-fallback",
+                "--working-directory",
+                str(folder),
+                "--output-format",
+                "json",
+                "--output-dir",
+                str(tmp_path / "out"),
+                *tools,
+            ],
+            capture_output=True,
+            text=True,
+            env=cli_env(),
+            timeout=240,
+            check=False,
+        )
+
+    with_files = run("--enable-tools", "read_file")
+    assert with_files.returncode == 0, with_files.stderr
+    notice = " ".join(with_files.stderr.split())  # the console may wrap long lines
+    assert "holds a .env file: the agent's file tools can read it" in notice
+    without_files = run("--enable-tools", "curl")
+    assert without_files.returncode == 0 and ".env" not in without_files.stderr
