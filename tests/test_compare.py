@@ -274,3 +274,26 @@ def test_compare_two_hub_datasets(
     assert "cannot load Hub dataset testuser/smoltrace-results-19990101_000000" in (
         capsys.readouterr().err
     )
+
+
+def test_help_is_light_and_documents_the_exit_codes() -> None:
+    result = subprocess.run(
+        [str(BIN / "smoltrace-compare"), "--help"], capture_output=True, text=True, env=cli_env()
+    )
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    assert "--max-regression" in text and "3 regression gate failed" in text
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys\nfrom smoltrace.compare import main\ntry:\n    main(['--help'])\n"
+            "except SystemExit:\n    pass\n"
+            "print('HEAVY', [m for m in ('litellm', 'torch', 'smolagents', 'datasets') "
+            "if m in sys.modules])",
+        ],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+    )
+    assert "HEAVY []" in probe.stdout, probe.stdout + probe.stderr

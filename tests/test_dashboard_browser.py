@@ -334,7 +334,7 @@ def test_untraced_api_style_run_explains_missing_trace_and_gpu(page: Page) -> No
     page.get_by_role("tab", name="GPU metrics").click()
     expect(page.locator("#mt-gpu-info")).to_contain_text("No GPU metrics for this run.")
     assert page.locator("#mt-gpu-info").inner_text().count("oracle (mock)") == 1
-    assert page.locator(".js-plotly-plot").count() == 0
+    assert page.locator("[id^=mt-plot-] .js-plotly-plot").count() == 0
     shot(page, "05-gpu-none.png")
 
 
@@ -351,7 +351,7 @@ def test_load_sample_data(page: Page) -> None:
     shot(page, "06-sample-gpu.png")
     choose(page, "mt-gpu-select", "openai/gpt-4 · both · sample-gpt4-api (sample)")
     expect(page.locator("#mt-gpu-info")).to_contain_text("No GPU metrics for this run.")
-    expect(page.locator(".js-plotly-plot")).to_have_count(0)
+    expect(page.locator("[id^=mt-plot-] .js-plotly-plot")).to_have_count(0)
     shot(page, "07-sample-api-no-gpu.png")
     page.get_by_role("tab", name="Leaderboard").click()
     expect(page.locator("#mt-leaderboard .virtual-row")).to_have_count(6)
@@ -371,7 +371,7 @@ def test_gpu_tab_before_choosing_a_run_shows_a_hint(page: Page) -> None:
     expect(page.locator("#mt-gpu-info")).to_have_text(
         "Choose a run above, or open one from the leaderboard, to see its GPU metrics."
     )
-    assert page.locator(".js-plotly-plot").count() == 0
+    assert page.locator("[id^=mt-plot-] .js-plotly-plot").count() == 0
 
 
 def test_litellm_run_leaderboard_run_table_and_trace(page: Page) -> None:
@@ -450,7 +450,7 @@ def test_seed_gpu_page_loads_samples(browser: Browser, seed_page: Server) -> Non
     choose(page, "mt-sample-select", "GPT-4 via API")
     page.get_by_role("button", name="Load Sample Data").click()
     expect(page.locator("#mt-gpu-info")).to_contain_text("No GPU metrics for this run.")
-    expect(page.locator(".js-plotly-plot")).to_have_count(0)
+    expect(page.locator("[id^=mt-plot-] .js-plotly-plot")).to_have_count(0)
     context.close()
 
 

@@ -7,6 +7,7 @@ smoltrace_dataset_structure.md, "Statistics".
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from ..pricing import COST_DIGITS
@@ -76,6 +77,6 @@ def uncertainty_columns(records: list[dict[str, Any]]) -> dict[str, Any]:
         ("avg_tokens_per_test", "total_tokens", 2),
         ("avg_cost_per_test_usd", "cost_usd", COST_DIGITS),
     ):
-        estimate = clustered_mean(task_clusters(records, lambda r, c=column: _number(r, c)))
+        estimate = clustered_mean(task_clusters(records, functools.partial(_number, column=column)))
         row[f"{prefix}_ci_low"], row[f"{prefix}_ci_high"] = _bounds(estimate, digits)
     return row
