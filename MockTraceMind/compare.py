@@ -135,6 +135,7 @@ def compare_markdown(label_a: str, label_b: str, report: dict[str, Any] | None) 
         )
     lines = [
         f"**A:** {esc(label_a)}  \n**B:** {esc(label_b)}",
+        "",
         f"Paired tasks: {report['paired_tasks']} (dropped: {report['only_in_a']} only in A, "
         f"{report['only_in_b']} only in B)",
         "",

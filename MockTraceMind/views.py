@@ -216,7 +216,7 @@ def success_figure(runs: list[Run]) -> go.Figure:
             continue
         low, high = run.row.get("success_rate_ci_low"), run.row.get("success_rate_ci_high")
         known = success_interval(run.row) != ""
-        labels.append(f"{run.row.get('model')} · {run.row.get('agent_type')} · {run.key[:8]}")
+        labels.append(run.label)  # unique: runs sharing a run id carry their folder name
         values.append(float(rate))
         above.append(float(high) - float(rate) if known else 0.0)
         below.append(float(rate) - float(low) if known else 0.0)

@@ -1035,6 +1035,7 @@ def test_success_figure_draws_the_interval_as_error_bars(results_dir: Path) -> N
     assert list(trace.error_x.array) == pytest.approx([high - rate, 0.0])
     assert list(trace.error_x.arrayminus) == pytest.approx([rate - low, 0.0])
     assert trace.error_x.symmetric is False
+    assert list(trace.y) == [run.label, old.label]
 
 
 def test_compare_view_of_the_two_sample_runs() -> None:

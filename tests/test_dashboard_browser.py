@@ -461,9 +461,12 @@ def test_error_bars_and_compare_view(page: Page) -> None:
     # Wilson 95% of 3/4, 3/4, 2/3 and 1/2 (the mock runs, then the litellm run)
     assert intervals == ["30.06–95.44", "30.06–95.44", "20.77–93.85", "9.45–90.55"]
     expect(page.locator("#mt-success-plot .js-plotly-plot")).to_be_visible()
+    # one row per run, also for the two runs that share a run id
+    expect(page.locator("#mt-success-plot .yaxislayer-above .ytick")).to_have_count(4)
     page.get_by_role("tab", name="Compare").click()
     page.locator("#mt-compare-a input").click()
     page.get_by_role("option", name=re.compile(r"^oracle · both · .*untraced_copy$")).click()
+    expect(page.get_by_role("option")).to_have_count(0)  # A's list closed before B's opens
     page.locator("#mt-compare-b input").click()
     page.get_by_role("option", name=re.compile(r"^oracle · tool · ")).click()
     summary = page.locator("#mt-compare-summary")
@@ -472,4 +475,4 @@ def test_error_bars_and_compare_view(page: Page) -> None:
     expect(summary).to_contain_text("McNemar exact p = 1")
     expect(page.locator("#mt-compare-tasks .virtual-row")).to_have_count(3)
     assert {row[4] for row in rows(page, "mt-compare-tasks")} == {"same"}
-    shot(page, "08-compare.png")
+    shot(page, "11-compare.png")
