@@ -212,7 +212,10 @@ class _Session:
             raise TimeoutError(f"MCP tool {name} gave no result within {timeout:.0f} s") from None
 
     def close(self) -> None:
-        if self._closing is not None:
+        """End the session (a clean shutdown when it is open, else cancel the attempt)."""
+        if self._main is not None and self._session is None:
+            self._main.cancel()  # still connecting: nothing to shut down cleanly
+        elif self._closing is not None:
             self._loop.call_soon_threadsafe(self._closing.set)
         if self._main is not None:
             try:
