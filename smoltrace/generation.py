@@ -92,9 +92,8 @@ def apply_generation_settings(
                 f"{GENERATION_FLAGS[key]} and --model-args {name}=... both set it; keep one"
             )
     extra_body: dict[str, Any] = dict(args.pop("extra_body", None) or {})
-    supported = (
-        _litellm_supported(model_id, provider) if provider in ("litellm", "ollama") else set()
-    )
+    uses_litellm = bool(requested) and provider in ("litellm", "ollama")
+    supported = _litellm_supported(model_id, provider) if uses_litellm else set()
     for key, value in requested.items():
         reason = None
         if provider == "mock":
