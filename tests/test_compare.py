@@ -297,3 +297,25 @@ def test_help_is_light_and_documents_the_exit_codes() -> None:
         env=cli_env(),
     )
     assert "HEAVY []" in probe.stdout, probe.stdout + probe.stderr
+
+
+def test_point_gate_fails_below_the_threshold_and_passes_at_it(
+    capsys: pytest.CaptureFixture,
+) -> None:
+    from types import SimpleNamespace
+
+    from smoltrace.console import RunConsole
+    from smoltrace.main import _success_gate
+
+    row = {"success_rate": 79.99, "success_rate_ci_low": 60.0}
+    console = RunConsole(quiet=True)
+    point = SimpleNamespace(min_success_rate=80.0, gate="point")
+    assert _success_gate(point, row, console) == 3
+    assert (
+        "gate failed: success rate 79.99% is below --min-success-rate 80%"
+        in capsys.readouterr().err
+    )
+    assert _success_gate(point, {**row, "success_rate": 80.0}, console) == 0
+    lower = SimpleNamespace(min_success_rate=60.0, gate="lower-bound")
+    assert _success_gate(lower, row, console) == 0
+    assert _success_gate(SimpleNamespace(min_success_rate=None, gate="point"), row, console) == 0
