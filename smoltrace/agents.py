@@ -10,12 +10,15 @@ from __future__ import annotations
 import copy
 import importlib.resources
 import logging
+import re
+import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO, cast
 
 import yaml
 
 from .errors import ConfigError
+from .redaction import RedactingStream
 from .sandbox import check_imports, check_prompt_templates, check_template
 from .sandbox.executor import DEFAULT_CODE_TIMEOUT_S, ProcessExecutor, stop_on_code_limit
 from .tools import build_tools, record_tool_calls
@@ -101,6 +104,63 @@ def _check_templates(config: dict[str, Any], origin: str) -> None:
             check_template(config[key], f"{origin}: template '{key}'")
 
 
+# The variables smolagents renders each template with (StrictUndefined: any other name fails).
+TEMPLATE_VARIABLES: dict[tuple[str, ...], frozenset[str]] = {
+    ("system_prompt",): frozenset(
+        {
+            "tools",
+            "managed_agents",
+            "custom_instructions",
+            "authorized_imports",
+            "code_block_opening_tag",
+            "code_block_closing_tag",
+        }
+    ),
+    ("planning", "initial_plan"): frozenset({"task", "tools", "managed_agents"}),
+    ("planning", "update_plan_pre_messages"): frozenset({"task"}),
+    ("planning", "update_plan_post_messages"): frozenset(
+        {"task", "tools", "managed_agents", "remaining_steps"}
+    ),
+    ("final_answer", "pre_messages"): frozenset(),
+    ("final_answer", "post_messages"): frozenset({"task"}),
+    ("managed_agent", "task"): frozenset({"name", "task"}),
+    ("managed_agent", "report"): frozenset({"name", "final_answer"}),
+}
+
+
+def check_template_variables(templates: dict[str, Any]) -> None:
+    """Every template uses only the variables smolagents renders it with (after the sandbox check).
+
+    smolagents renders most templates only when a task reaches them (planning, max steps) and with
+    StrictUndefined, so a misspelt variable would otherwise fail mid-run, after paid model calls.
+    """
+    import jinja2
+    from jinja2 import meta
+
+    environment = jinja2.Environment()
+    for keys, allowed in TEMPLATE_VARIABLES.items():
+        value: Any = templates
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        name = ".".join(keys)
+        if not isinstance(value, str):
+            raise ConfigError(f"prompt template '{name}' must be a string")
+        try:
+            unknown = sorted(meta.find_undeclared_variables(environment.parse(value)) - allowed)
+        except jinja2.TemplateSyntaxError as exc:
+            raise ConfigError(
+                f"prompt template '{name}' line {exc.lineno}: Jinja syntax error ({exc.message}); "
+                "fix the template in --prompt-yml"
+            ) from None
+        if unknown:
+            raise ConfigError(
+                f"prompt template '{name}' uses undefined variable(s) {', '.join(unknown)}; "
+                f"available: {', '.join(sorted(allowed)) or 'none'}"
+            )
+
+
 def _default_templates(agent_type: str) -> dict[str, Any]:
     name = "toolcalling_agent.yaml" if agent_type == "tool" else "code_agent.yaml"
     text = importlib.resources.files("smolagents.prompts").joinpath(name).read_text()
@@ -131,6 +191,7 @@ def agent_settings(prompt_config: dict[str, Any] | None, agent_type: str) -> dic
         settings["prompt_templates"] = _merge(_default_templates(agent_type), overrides)
         # smolagents renders these unsandboxed (the system prompt already while building the agent)
         check_prompt_templates(settings["prompt_templates"], "prompt config")
+        check_template_variables(settings["prompt_templates"])
     if agent_type == "tool":
         settings.pop("additional_authorized_imports", None)
     return settings
@@ -162,6 +223,102 @@ def build_agent(
     A CodeAgent's code runs in a child process killed after `code_timeout` seconds, which ends
     the task with that error (see sandbox.executor).
     """
+    try:
+        return _build_agent(
+            agent_type,
+            model,
+            prompt_config=prompt_config,
+            max_steps=max_steps,
+            enabled_tools=enabled_tools,
+            additional_imports=additional_imports,
+            search_provider=search_provider,
+            verbose_agent=verbose_agent,
+            allow_host_access=allow_host_access,
+            extra_tools=extra_tools,
+            working_directory=working_directory,
+            allow_local_network=allow_local_network,
+            code_timeout=code_timeout,
+        )
+    except ConfigError:
+        raise
+    except Exception as exc:  # smolagents' own checks: imports, template rendering
+        raise ConfigError(_construction_problem(agent_type, exc)) from None
+
+
+def _construction_problem(agent_type: str, exc: Exception) -> str:
+    message = " ".join(str(exc).split())
+    missing = re.search(r"Non-installed authorized modules: (.+?)\. Please", message)
+    if missing:
+        return (
+            f"the {agent_type} agent cannot import module(s) {missing.group(1)} "
+            "(--additional-imports or additional_authorized_imports): they are not installed; "
+            "install them or remove them"
+        )
+    if "jinja" in message.lower():
+        return (
+            f"the {agent_type} agent's prompt template does not render: {message}; "
+            "fix the template in --prompt-yml"
+        )
+    return f"cannot build the {agent_type} agent: {type(exc).__name__}: {message}"
+
+
+def check_agents(
+    agent_types: list[str],
+    *,
+    prompt_config: dict[str, Any] | None = None,
+    max_steps: int = DEFAULT_MAX_STEPS,
+    enabled_tools: list[str] | None = None,
+    additional_imports: list[str] | None = None,
+    search_provider: str = "duckduckgo",
+    allow_host_access: bool = False,
+    working_directory: str | None = None,
+    allow_local_network: bool = False,
+) -> None:
+    """Build every agent type of the run once, before any model call: a ConfigError if one fails.
+
+    Uses the offline oracle as a stand-in model, so nothing is loaded or called; what is checked
+    is what the agent constructor checks (imports, the system prompt), plus every template. MCP
+    tools are not built here (their servers are checked when the run connects, also before any
+    model call).
+    """
+    if additional_imports is not None and (
+        isinstance(additional_imports, str)
+        or not all(isinstance(m, str) and m for m in additional_imports)
+    ):
+        raise ConfigError("additional_imports must be a list of module names, e.g. ['json']")
+    from .mock import OracleModel
+
+    for agent_type in agent_types:
+        build_agent(
+            agent_type,
+            OracleModel([]),
+            prompt_config=prompt_config,
+            max_steps=max_steps,
+            enabled_tools=enabled_tools,
+            additional_imports=additional_imports,
+            search_provider=search_provider,
+            allow_host_access=allow_host_access,
+            working_directory=working_directory,
+            allow_local_network=allow_local_network,
+        )
+
+
+def _build_agent(
+    agent_type: str,
+    model: Any,
+    *,
+    prompt_config: dict[str, Any] | None,
+    max_steps: int,
+    enabled_tools: list[str] | None,
+    additional_imports: list[str] | None,
+    search_provider: str,
+    verbose_agent: bool,
+    allow_host_access: bool,
+    extra_tools: list[Any] | None,
+    working_directory: str | None,
+    allow_local_network: bool,
+    code_timeout: float | None,
+) -> Any:
     from smolagents import CodeAgent, ToolCallingAgent
 
     tool_log: list[str] = []
@@ -186,6 +343,13 @@ def build_agent(
     settings = agent_settings(prompt_config, agent_type)
     settings.setdefault("max_steps", max_steps)
     settings.setdefault("verbosity_level", 1 if verbose_agent else -1)
+    if settings["verbosity_level"] >= 0:
+        # the agent prints model errors, which can echo a key: its console is redacted too
+        from rich.console import Console
+        from smolagents.monitoring import AgentLogger, LogLevel
+
+        console = Console(file=cast(TextIO, RedactingStream(sys.stdout)), highlight=False)
+        settings["logger"] = AgentLogger(LogLevel(settings.pop("verbosity_level")), console)
     if agent_type == "tool":
         agent = ToolCallingAgent(tools=tools, model=model, **settings)
     else:

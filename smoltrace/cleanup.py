@@ -30,8 +30,10 @@ logger = logging.getLogger(__name__)
 
 KINDS = ("results", "traces", "metrics")
 PROTECTED_NAMES = ("smoltrace-leaderboard", "smoltrace-tasks", "smoltrace-benchmark-v1")
+# `_2`, `_3`, ...: the names publishing claims when another run of the same second holds the plain one
 RUN_DATASET = re.compile(
-    r"^(?P<owner>[^/]+)/smoltrace-(?P<kind>results|traces|metrics)-(?P<timestamp>\d{8}_\d{6})$"
+    r"^(?P<owner>[^/]+)/smoltrace-(?P<kind>results|traces|metrics)-"
+    r"(?P<timestamp>\d{8}_\d{6})(?:_(?P<claim>[2-9]|[1-9]\d))?$"
 )
 _OLDER_THAN = re.compile(r"^(?P<count>\d+)\s*(?P<unit>[dwm]?)$")
 _UNIT_DAYS = {"": 1, "d": 1, "w": 7, "m": 30}
@@ -44,6 +46,12 @@ class Run:
     timestamp: str
     datasets: dict[str, str] = field(default_factory=dict)
     traced: bool | None = None  # None: not looked up (only --incomplete-only does), or unknown
+    claim: int = 1  # n of a `_n` name: another run of the same second
+
+    @property
+    def name(self) -> str:
+        """The run's name suffix: the timestamp, plus `_n` for a claimed name."""
+        return self.timestamp if self.claim == 1 else f"{self.timestamp}_{self.claim}"
 
     @property
     def started(self) -> datetime | None:
@@ -60,7 +68,7 @@ class Run:
 
     def describe(self, with_state: bool = False) -> str:
         """One report line: timestamp, datasets present and, when asked, completeness."""
-        line = f"{self.timestamp}  " + ", ".join(k for k in KINDS if k in self.datasets)
+        line = f"{self.name}  " + ", ".join(k for k in KINDS if k in self.datasets)
         if not with_state:
             return line
         traced = {True: "traced", False: "not traced", None: "tracing unknown"}[self.traced]
@@ -97,13 +105,14 @@ def discover_smoltrace_datasets(username: str, hf_token: str) -> list[str]:
 
 def group_datasets_by_run(dataset_ids: list[str]) -> list[Run]:
     """Runs (newest first) from run dataset ids; other ids are ignored."""
-    runs: dict[str, Run] = {}
+    runs: dict[tuple[str, int], Run] = {}
     for repo_id in dataset_ids:
         match = RUN_DATASET.match(repo_id)
         if match:
-            run = runs.setdefault(match["timestamp"], Run(match["timestamp"]))
+            claim = int(match["claim"] or 1)
+            run = runs.setdefault((match["timestamp"], claim), Run(match["timestamp"], claim=claim))
             run.datasets[match["kind"]] = repo_id
-    return sorted(runs.values(), key=lambda run: run.timestamp, reverse=True)
+    return sorted(runs.values(), key=lambda run: (run.timestamp, run.claim), reverse=True)
 
 
 def _trace_ids_present(api: Any, repo_id: str, files: list[str], cache: str) -> bool:
@@ -163,11 +172,12 @@ def filter_runs(
         return runs[keep_recent:], runs[:keep_recent]
     if older_than_days is not None:
         cutoff = (now or datetime.now()) - timedelta(days=older_than_days)
-        to_delete, to_keep = [], []
+        to_delete: list[Run] = []
+        to_keep: list[Run] = []
         for run in runs:
             started = run.started
             if started is None:
-                logger.warning("Run %s has an impossible date: keeping it", run.timestamp)
+                logger.warning("Run %s has an impossible date: keeping it", run.name)
             (to_delete if started is not None and started < cutoff else to_keep).append(run)
         return to_delete, to_keep
     if incomplete_only:

@@ -10,6 +10,7 @@ import sys
 from typing import NoReturn
 
 from . import __version__
+from .scoring.matching import DEFAULT_KEYWORD_MATCH, KEYWORD_MATCH_RULES
 
 DEFAULT_OUTPUT_DIR = "./smoltrace_results"
 
@@ -188,7 +189,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--parallel-workers",
         type=int,
         default=1,
-        help="Tasks run concurrently (one agent per worker)",
+        help="Tasks run concurrently (each task gets a fresh agent)",
+    )
+    data.add_argument(
+        "--keyword-match",
+        default=DEFAULT_KEYWORD_MATCH,
+        choices=list(KEYWORD_MATCH_RULES),
+        help="How expected keywords match the answer: word = whole words, numbers as numbers "
+        "(22 != 122); substring = the original harness's substring test",
     )
 
     telemetry = parser.add_argument_group("telemetry")

@@ -15,6 +15,7 @@ from rich.logging import RichHandler
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from .causes import short_error
 from .redaction import RedactingFilter, secret_redactor
 
 
@@ -48,13 +49,14 @@ class RunConsole:
         self._lock = threading.Lock()
 
     def info(self, message: str) -> None:
+        """A plain line: never read as Rich markup (paths and names may hold `[...]`)."""
         if not self.quiet:
-            self.out.print(message)
+            self.out.print(message, markup=False)
 
     def notice(self, message: str) -> None:
         """A warning the user should read even in a normal run."""
         if not self.quiet:
-            self.err.print(f"[yellow]{message}[/yellow]")
+            self.err.print(f"[yellow]{escape(message)}[/yellow]")
 
     def error(self, message: str) -> None:
         self.err.print(
@@ -62,7 +64,7 @@ class RunConsole:
         )
 
     def final(self, message: str) -> None:
-        self.out.print(message)
+        self.out.print(message, markup=False)
 
     def start_progress(self, total: int) -> None:
         if self.quiet or total == 0:
@@ -103,12 +105,17 @@ class RunConsole:
             )
             for record in records:
                 mark = "[green]PASS[/green]" if record.get("success") else "[red]FAIL[/red]"
-                detail = f" error: {record['error'][:120]}" if record.get("error") else ""
-                self.out.print(
-                    f"  {mark} {record['test_id']} ({record['difficulty']}) tools={record['tools_used']} "
-                    f"steps={record['steps']} tokens={record['total_tokens']}{detail}",
-                    markup=True,
+                # task ids, tool names and errors are data: `[/x]` in them is text, not markup
+                detail = (
+                    f" stop={record.get('stop_reason')} error: {short_error(record['error'])}"
+                    if record.get("error")
+                    else ""
                 )
+                line = (
+                    f"{record['test_id']} ({record['difficulty']}) tools={record['tools_used']} "
+                    f"steps={record['steps']} tokens={record['total_tokens']}{detail}"
+                )
+                self.out.print(f"  {mark} {escape(line)}", markup=True)
             for line in task_estimate_lines(records):
                 self.out.print(line)
         self.out.print("\n" + "=" * 60 + "\nCOMBINED SUMMARY\n" + "=" * 60)

@@ -13,9 +13,9 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
-from .agents import AGENT_TYPES, DEFAULT_MAX_STEPS, build_agent
+from .agents import AGENT_TYPES, DEFAULT_MAX_STEPS, build_agent, check_agents
 from .errors import ConfigError
 from .models import build_model, check_provider, parse_model_args
 from .otel import setup_inmemory_otel
@@ -25,6 +25,7 @@ from .repeats import apply_seed, attempt_seeds, base_seed
 from .runner import TaskRecord, run_tasks, test_case_uid
 from .sandbox import check_imports
 from .sandbox.executor import DEFAULT_CODE_TIMEOUT_S
+from .scoring import DEFAULT_KEYWORD_MATCH, KEYWORD_MATCH_RULES, KeywordMatch, keywords_in_prompt
 from .tasks import DEFAULT_DATASET, DIFFICULTIES, TaskSet, filter_tasks, load_tasks, validate_tasks
 from .telemetry import extract_metrics, extract_traces, finish_otel, link_results_to_traces
 from .telemetry.otlp import DEFAULT_TIMEOUT_S, otlp_config
@@ -92,8 +93,13 @@ def validate_inputs(
     api_base: str | None,
     max_steps: int,
     hf_inference_provider: str | None = None,
+    keyword_match: str = DEFAULT_KEYWORD_MATCH,
 ) -> tuple[str, dict[str, Any]]:
     """Check every input that needs no I/O; returns (run_id, model_args as a dict)."""
+    if keyword_match not in KEYWORD_MATCH_RULES:
+        raise ConfigError(
+            f"invalid --keyword-match '{keyword_match}'; use one of {', '.join(KEYWORD_MATCH_RULES)}"
+        )
     if not model_name:
         raise ConfigError("no model given; pass --model")
     bad = [a for a in agent_types if a not in AGENT_TYPES]
@@ -154,6 +160,7 @@ def run_evaluation(
     otlp_headers: list[str] | dict[str, str] | None = None,
     otlp_timeout: float = DEFAULT_TIMEOUT_S,
     on_otlp_report: Callable[[dict[str, Any]], None] | None = None,
+    keyword_match: str = DEFAULT_KEYWORD_MATCH,
 ) -> tuple[dict[str, list[TaskRecord]], list[dict[str, Any]], dict[str, Any], str, str]:
     """Evaluate `model_name` on the task dataset; returns (all_results, traces, metrics, dataset, run_id).
 
@@ -172,6 +179,8 @@ def run_evaluation(
     run's spans and metrics there, with `otlp_headers` (`["K=V", ...]` or a dict) and at most
     `otlp_timeout` seconds per export; `on_otlp_report` then gets the export's counts (the `otlp`
     block of metadata.json). A collector's failure never fails the run.
+    and validated the tasks skip loading them again. `keyword_match` is the rule of
+    `response_correct` (`word` or `substring`, see smoltrace.scoring.matching).
 
     `repeats` runs every task that many times, each attempt in a clean agent, rows carrying
     `attempt` 0..repeats-1; with a `seed` (or a `seed` in `model_args`) attempt k sends seed + k.
@@ -191,6 +200,7 @@ def run_evaluation(
         api_base=api_base,
         max_steps=max_steps,
         hf_inference_provider=hf_inference_provider,
+        keyword_match=keyword_match,
     )
     seeds = attempt_seeds(repeats, base_seed(repeats, seed, args, provider))
     otlp = otlp_config(otlp_endpoint, otlp_headers, otlp_timeout)
@@ -219,6 +229,19 @@ def run_evaluation(
     selection = {a: filter_tasks(tasks.tasks, a, test_subset) for a in agent_types}
     require_tasks(selection, tasks, test_subset)
     workers = effective_workers(provider, parallel_workers, mcp_server_url)
+    warn_echoed_keywords(selection, keyword_match, verbose)
+    # every agent type is built once now: a bad import or template fails before any model call
+    check_agents(
+        [a for a, selected in selection.items() if selected],
+        prompt_config=prompt_config,
+        max_steps=max_steps,
+        enabled_tools=enable_tools,
+        additional_imports=additional_imports,
+        search_provider=search_provider,
+        allow_host_access=allow_host_access,
+        working_directory=working_directory,
+        allow_local_network=allow_local_network,
+    )
 
     def _build_model() -> Any:
         return build_model(
@@ -231,18 +254,19 @@ def run_evaluation(
             tasks=tasks.tasks,
         )
 
-    # Built now, so a model that cannot load is one clear error before any task runs. One worker
-    # shares it across agent types; with several, it serves the first agent built.
+    # Built now, so a model that cannot load is one clear error before any task runs. Models hold
+    # no task state: each worker thread keeps one (the first thread gets this one) for all its
+    # tasks and agent types, while every task gets a fresh agent (see runner).
     spare_models = [load_model(_build_model, provider, model_name)]
     spare_lock = threading.Lock()
+    per_thread = threading.local()
 
     def make_model() -> Any:
-        if workers == 1:
-            return spare_models[0]
-        with spare_lock:
-            if spare_models:
-                return spare_models.pop()
-        return _build_model()
+        if not hasattr(per_thread, "model"):
+            with spare_lock:
+                spare = spare_models.pop() if spare_models else None
+            per_thread.model = spare if spare is not None else _build_model()
+        return per_thread.model
 
     otel = setup_inmemory_otel(enable_otel, "smoltrace-eval", run_id, enable_gpu_metrics, otlp=otlp)
     tracer = otel[0]
@@ -299,6 +323,7 @@ def run_evaluation(
                     tracer=tracer,
                     on_record=record_done,
                     attempt=attempt if repeats > 1 else None,
+                    keyword_match=cast(KeywordMatch, keyword_match),  # checked by validate_inputs
                 )
                 offset += len(selected)
         for agent_type in agent_types:
@@ -320,6 +345,27 @@ def run_evaluation(
     metric_data = extract_metrics(metric_exporter, aggregator, trace_data, all_results, run_id)
     link_results_to_traces(all_results, trace_data)
     return all_results, trace_data, metric_data, tasks.source, run_id
+
+
+def warn_echoed_keywords(
+    selection: dict[str, list[TaskRecord]], keyword_match: str, verbose: bool = True
+) -> None:
+    """One warning naming the tasks whose expected keyword is already in their own prompt
+    (a DEBUG line when not `verbose`: a quiet caller asked for silence)."""
+    tasks = {t["id"]: t for selected in selection.values() for t in selected}
+    echoed = {
+        task_id: found
+        for task_id, task in tasks.items()
+        if (found := keywords_in_prompt(task, cast(KeywordMatch, keyword_match)))
+    }
+    if echoed:
+        listed = "; ".join(f"{task_id} ({', '.join(found)})" for task_id, found in echoed.items())
+        logger.log(
+            logging.WARNING if verbose else logging.DEBUG,
+            "Expected keyword(s) already in the task's own prompt, so an answer that repeats the "
+            "prompt passes the keyword check: %s",
+            listed,
+        )
 
 
 def require_tasks(

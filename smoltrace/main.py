@@ -10,14 +10,18 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from .causes import short_error
 from .console import RunConsole
 from .errors import GATE_FAILED, ConfigError, PublishError
 from .redaction import register_secret
+from .runner import COMPLETED_STOP_REASONS
+from .scoring import DEFAULT_KEYWORD_MATCH
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +55,7 @@ class _Plan:
 
 def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
     """All checks that need no model call; raises ConfigError on the first problem."""
-    from .agents import load_prompt_config
+    from .agents import check_agents, load_prompt_config
     from .core import require_tasks, validate_inputs
     from .outputs.leaderboard import normalize_purpose
     from .tasks import filter_tasks, load_tasks
@@ -77,6 +81,7 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
         api_base=args.api_base,
         max_steps=args.max_steps,
         hf_inference_provider=args.hf_inference_provider,
+        keyword_match=getattr(args, "keyword_match", DEFAULT_KEYWORD_MATCH),
     )
     model_args, generation = _generation_settings(args, model_args)
     from .tools.search import check_search_provider
@@ -104,6 +109,17 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
     )
     selection = {a: filter_tasks(task_set.tasks, a, args.difficulty) for a in agent_types}
     require_tasks(selection, task_set, args.difficulty)
+    check_agents(
+        [a for a, selected in selection.items() if selected],
+        prompt_config=prompt_config,
+        max_steps=args.max_steps,
+        enabled_tools=args.enable_tools,
+        additional_imports=args.additional_imports,
+        search_provider=args.search_provider,
+        allow_host_access=args.allow_host_access,
+        working_directory=args.working_directory,
+        allow_local_network=getattr(args, "allow_local_network", False),
+    )
     if not mcp_servers:  # MCP tool names are known only once connected (in run_evaluation)
         _warn_unreachable_tools(selection, args.enable_tools)
     from .models import LOCAL_PROVIDERS
@@ -251,8 +267,9 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
     console = console or RunConsole(
         quiet=getattr(args, "quiet", False), debug=getattr(args, "debug", False)
     )
-    from .core import run_evaluation
+    from .core import SINGLE_WORKER_PROVIDERS, run_evaluation
     from .hardware import hardware_fields
+    from .manifest import build_manifest
     from .outputs.leaderboard import compute_leaderboard_row
     from .outputs.local import RunFolder, build_metadata
     from .outputs.naming import generate_dataset_names, run_timestamp
@@ -299,6 +316,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
 
     folder = RunFolder.create(args.output_dir, args.model, args.agent_type, timestamp)
     started_at = datetime.now(timezone.utc).isoformat()
+    started = time.perf_counter()
     console.info(f"[RUN ID] {plan.run_id}")
     total = repeats * sum(map(len, plan.selection.values()))
     console.start_progress(total)
@@ -346,6 +364,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
             otlp_headers=getattr(args, "otlp_header", None),
             otlp_timeout=getattr(args, "otlp_timeout", DEFAULT_TIMEOUT_S),
             on_otlp_report=otlp_report.update,
+            keyword_match=getattr(args, "keyword_match", DEFAULT_KEYWORD_MATCH),
         )
     except ConfigError:  # e.g. the model would not load: nothing ran, so nothing is kept
         folder.discard_if_empty()
@@ -353,8 +372,23 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
     finally:
         console.stop_progress()
 
+    wall_time_ms = (time.perf_counter() - started) * 1000
     rows = flatten_results_for_hf(all_results, args.model)
     finished_at = datetime.now(timezone.utc).isoformat()
+    manifest = build_manifest(
+        args,
+        run_id=run_id,
+        model_args=plan.model_args,
+        tasks=plan.task_set.tasks,
+        dataset_revision=plan.task_set.revision,
+        selection=plan.selection,
+        prompt_config=plan.prompt_config,
+        parallel_workers=1 if args.provider in SINGLE_WORKER_PROVIDERS else args.parallel_workers,
+        gpu_metrics_enabled=plan.enable_gpu_metrics,
+        started_at=started_at,
+        finished_at=finished_at,
+        wall_time_ms=wall_time_ms,
+    ).to_dict()
     refs = hub_names or {
         "results": folder.local_ref("results.json"),
         "traces": folder.local_ref("traces.json") if args.enable_otel else None,
@@ -381,6 +415,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
         timestamp=finished_at,
         generation_settings=plan.generation,
         hardware=hardware_fields(args.provider, getattr(args, "hardware_label", None)),
+        manifest=manifest,
     )
     metadata = build_metadata(
         run_id=run_id,
@@ -407,6 +442,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
         otlp=otlp_report or None,
         tools=_tools_record(args),
         repeats=repeats_record(repeats, seed),
+        manifest=manifest,
     )
     folder.write_outputs(rows, trace_data, metric_data, row, metadata)
     console.summaries(all_results)
@@ -465,9 +501,9 @@ def run_cli(args: argparse.Namespace) -> int:
     where = (
         ", ".join(outcome.hub_datasets.values()) if outcome.hub_datasets else str(outcome.folder)
     )
-    if rows and all(r.get("error") for r in rows):
+    if rows and all(r.get("stop_reason") not in COMPLETED_STOP_REASONS for r in rows):
         # Nothing was evaluated: a key, endpoint or model problem, not a 0% score.
-        first = (str(rows[0]["error"]).splitlines() or [""])[0][:300]
+        first = short_error(str(rows[0]["error"] or rows[0].get("stop_reason")), 300)
         console.error(
             f"every task failed with an error (first: {first}); "
             f"check the model, endpoint and key. Outputs: {where}"

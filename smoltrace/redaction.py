@@ -6,10 +6,12 @@ in an exception message or a prompt never reaches a file, a dataset or the termi
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
 from collections.abc import Callable, Mapping
+from typing import TextIO
 
 MAX_STRING_CHARS = 8192
 TRUNCATED_SUFFIX = "...[TRUNCATED]"
@@ -33,12 +35,14 @@ def register_secret(value: str | None) -> None:
         _registered.add(value)
 
 
-def secret_redactor(environ: Mapping[str, str] | None = None) -> Redact:
-    """A function that blanks secrets out of a string and caps its length.
+def secret_redactor(
+    environ: Mapping[str, str] | None = None, max_chars: int | None = MAX_STRING_CHARS
+) -> Redact:
+    """A function that blanks secrets out of a string and caps its length at `max_chars`.
 
     Built from a snapshot of the environment: the value of every variable whose name looks like a
     credential (8+ characters) and every registered secret is replaced wherever it appears, as
-    are bearer tokens and `hf_` / `sk-` keys.
+    are bearer tokens and `hf_` / `sk-` keys. `max_chars=None` keeps the length.
     """
     env = os.environ if environ is None else environ
     values = sorted(
@@ -53,19 +57,52 @@ def secret_redactor(environ: Mapping[str, str] | None = None) -> Redact:
         if from_env is not None:
             text = from_env.sub(REDACTED, text)
         text = SECRET_SHAPES.sub(lambda m: (m.group("keep") or "") + REDACTED, text)
-        if len(text) > MAX_STRING_CHARS:
-            text = text[:MAX_STRING_CHARS] + TRUNCATED_SUFFIX
+        if max_chars is not None and len(text) > max_chars:
+            text = text[:max_chars] + TRUNCATED_SUFFIX
         return text
 
     return redact
 
 
 class RedactingFilter(logging.Filter):
-    """A logging filter that redacts each record's final message (arguments included)."""
+    """A logging filter that redacts each record's final text: message, arguments, traceback.
+
+    A traceback (`exc_info`, `--debug`) repeats exception messages, which can echo a key sent to a
+    provider; it is formatted here and redacted with the message, so no handler formats it raw.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
-        cleaned = secret_redactor()(message)  # built per record: secrets may be registered late
+        extra = [
+            text
+            for text in (
+                logging.Formatter().formatException(record.exc_info) if record.exc_info else None,
+                record.exc_text,
+                record.stack_info,
+            )
+            if text
+        ]
+        full = "\n".join([message, *dict.fromkeys(extra)])
+        # built per record: secrets may be registered late
+        cleaned = secret_redactor(max_chars=None)(full)
         if cleaned != message:
             record.msg, record.args = cleaned, None
+            record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
+class RedactingStream(io.TextIOBase):
+    """A text stream that redacts what is written before passing it on (an agent's own console)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(secret_redactor(max_chars=None)(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def writable(self) -> bool:
         return True

@@ -1,10 +1,15 @@
 """The run loop: each task executed once, isolated, timed and accounted, on one or more workers.
 
-Per task the agent runs once (streamed), and everything a results row needs is read from that single
-run: the steps and token usage from the agent's memory, the tools from the model's tool calls (tool
-agents) or from the tools the code really executed (code agents), the answer from the final step.
-A task that raises becomes that task's `error`; the run goes on. Each task runs in its own copy of the
-context so a span left open by a failing agent cannot swallow the next task.
+Per task a fresh agent runs once (streamed), and everything a results row needs is read from that
+single run: the steps, model calls and token usage from the agent's memory, the tools from the model's
+tool calls (tool agents) or from the tools the code really executed (code agents), the answer from the
+final step. A task that raises becomes that task's `error`; the run goes on.
+
+Isolation: no agent is reused. smolagents' local Python executor keeps its variables and imports
+across `run(reset=True)`, and `agent.state` survives a reset, so a reused agent could answer with a
+value an earlier task computed, and with several workers the score would depend on scheduling. Each
+task also runs in its own copy of the context so a span left open by a failing agent cannot swallow
+the next task.
 """
 
 from __future__ import annotations
@@ -12,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -20,8 +24,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import pricing
+from .causes import describe_error
 from .redaction import secret_redactor
-from .scoring import score
+from .scoring import DEFAULT_KEYWORD_MATCH, KeywordMatch, score
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +34,10 @@ TaskRecord = dict[str, Any]
 AgentFactory = Callable[[], Any]
 RecordCallback = Callable[[TaskRecord], None]
 PROMPT_ATTRIBUTE_CHARS = 100
+# Why an agent run ended; the reliability layer adds its own values (timeouts, interrupts).
+STOP_FINAL_ANSWER, STOP_MAX_STEPS, STOP_ERROR = "final_answer", "max_steps", "error"
+# stop reasons of a task that ran to its end: the model was evaluated, not the infrastructure
+COMPLETED_STOP_REASONS = (STOP_FINAL_ANSWER, STOP_MAX_STEPS)
 
 
 def test_case_uid(agent_type: str, task_id: str, attempt: int | None = None) -> str:
@@ -78,33 +87,57 @@ def _task_span(
         yield span
 
 
-def _observe(
-    agent: Any, agent_type: str, executed: list[str], reached_final: bool
-) -> dict[str, Any]:
-    """Steps, tokens, tools and final-answer flag from the agent's memory of this run."""
+def _observe(agent: Any, agent_type: str, executed: list[str]) -> dict[str, Any]:
+    """Steps, model calls, tokens, tools and how the run ended, from the agent's memory of this run.
+
+    Counted as smolagents counts: `steps` are its numbered action steps (a first-call answer is 1,
+    a max-steps run is `max_steps`); the extra model call smolagents makes for a summary after the
+    last step is a model call, not a step. Planning steps are counted apart. A model call is
+    every request made: each planning step, each action step that sent its messages (even if the
+    call failed), and the max-steps summary.
+    """
     from smolagents.memory import ActionStep, PlanningStep
+    from smolagents.utils import AgentMaxStepsError
 
     steps = [s for s in agent.memory.steps if isinstance(s, (ActionStep, PlanningStep))]
+    planning = [s for s in steps if isinstance(s, PlanningStep)]
+    actions = [s for s in steps if isinstance(s, ActionStep)]
+    summary = [s for s in actions if isinstance(s.error, AgentMaxStepsError)]
+    numbered = [s for s in actions if not isinstance(s.error, AgentMaxStepsError)]
     prompt_tokens = sum(s.token_usage.input_tokens for s in steps if s.token_usage)
     completion_tokens = sum(s.token_usage.output_tokens for s in steps if s.token_usage)
-    actions = [s for s in steps if isinstance(s, ActionStep)]
     if agent_type == "code":
         tools_used = [name for name in executed if name != "final_answer"]
     else:
         tools_used = [
             call.name
-            for s in actions
+            for s in numbered
             for call in (s.tool_calls or [])
             if call.name != "final_answer"
         ]
+    step_errors = [s.error for s in numbered if s.error is not None]
     return {
-        "steps": len(steps) + (1 if reached_final else 0),
+        "steps": len(numbered),
+        "planning_steps": len(planning),
+        "model_calls": len(planning)
+        + len(summary)
+        + sum(1 for s in numbered if s.model_input_messages is not None or s.token_usage),
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "tools_used": tools_used,
-        "final_answer_called": any(s.is_final_answer for s in actions),
-        "model_calls": sum(1 for s in steps if s.token_usage is not None),
+        "final_answer_called": any(s.is_final_answer for s in numbered),
+        "max_steps_reached": bool(summary),
+        "last_step_error": step_errors[-1] if step_errors else None,
     }
+
+
+def _max_steps_error(agent: Any, observed: dict[str, Any]) -> str:
+    """Why a max-steps row failed: the limit, and the last error the agent saw, if any."""
+    text = f"AgentMaxStepsError: reached max steps ({agent.max_steps}) without a final answer"
+    last = observed["last_step_error"]
+    if last is not None:
+        text += f"; last step error: {describe_error(last)}"
+    return text
 
 
 def execute_task(
@@ -118,13 +151,25 @@ def execute_task(
     provider: str,
     tracer: Any = None,
     attempt: int | None = None,
+    keyword_match: KeywordMatch = DEFAULT_KEYWORD_MATCH,
 ) -> TaskRecord:
-    """Run one task once and build its record. Never raises for agent or model failures.
+    """Run one task once with `agent` (fresh: see the module doc) and build its record.
 
-    `attempt` numbers a repeated task's executions (0..K-1; None when the run has no repeats).
+    Never raises for agent or model failures. `attempt` numbers a repeated task's executions
+    (0..K-1; None when the run has no repeats).
     """
     return contextvars.copy_context().run(
-        _execute, agent, task, agent_type, run_id, test_index, model_id, provider, tracer, attempt
+        _execute,
+        agent,
+        task,
+        agent_type,
+        run_id,
+        test_index,
+        model_id,
+        provider,
+        tracer,
+        attempt,
+        keyword_match,
     )
 
 
@@ -138,6 +183,7 @@ def _execute(
     provider: str,
     tracer: Any,
     attempt: int | None,
+    keyword_match: KeywordMatch,
 ) -> TaskRecord:
     from smolagents.memory import FinalAnswerStep
 
@@ -145,7 +191,6 @@ def _execute(
     executed: list[str] = getattr(agent, "smoltrace_tool_log", [])
     executed.clear()
     response: Any = None
-    reached_final = False
     error: str | None = None
     start_ns = time.time_ns()
     started = time.perf_counter()
@@ -157,11 +202,21 @@ def _execute(
             agent.task = task["prompt"]
             for event in agent.run(task["prompt"], stream=True, reset=True):
                 if isinstance(event, FinalAnswerStep):
-                    reached_final, response = True, event.output
+                    response = event.output
         except Exception as exc:
-            error = secret_redactor()(f"{type(exc).__name__}: {exc}".strip())
+            error = describe_error(exc)
             logger.debug("task %s failed", uid, exc_info=True)
-        observed = _observe(agent, agent_type, executed, reached_final)
+        observed = _observe(agent, agent_type, executed)
+        if error:
+            stop_reason = STOP_ERROR
+        elif observed["max_steps_reached"]:
+            stop_reason = STOP_MAX_STEPS
+            error = _max_steps_error(agent, observed)
+        else:
+            stop_reason = STOP_FINAL_ANSWER
+        # every text a row carries is redacted: an agent may echo a secret in any of them
+        redact = secret_redactor()
+        error = None if error is None else redact(error)
         if span is not None:
             span.set_attribute("tests.tool_calls", len(observed["tools_used"]))
             span.set_attribute("tests.steps", observed["steps"])
@@ -171,10 +226,15 @@ def _execute(
                 span.set_status(Status(StatusCode.ERROR, error[:500]))
     elapsed_ms = (time.perf_counter() - started) * 1000
     end_ns = start_ns + int(elapsed_ms * 1e6)
-    text = None if response is None else str(response)
-    scores = score(task, observed["tools_used"], observed["final_answer_called"], text)
-    if error:
-        scores["success"] = False
+    text = None if response is None else redact(str(response))
+    scores = score(
+        task,
+        observed["tools_used"],
+        observed["final_answer_called"],
+        text,
+        error=error,
+        keyword_match=keyword_match,
+    )
     prompt_tokens, completion_tokens = observed["prompt_tokens"], observed["completion_tokens"]
     # No model call: 0.0 for a priced model, still None for an unpriced one (never a fake 0).
     cost = pricing.price(model_id, prompt_tokens, completion_tokens, provider)
@@ -185,7 +245,7 @@ def _execute(
         "attempt": attempt or 0,
         "agent_type": agent_type,
         "difficulty": task["difficulty"],
-        "prompt": task["prompt"],
+        "prompt": redact(task["prompt"]),
         "expected_tool": task.get("expected_tool"),
         "expected_tool_calls": task.get("expected_tool_calls"),
         **scores,
@@ -193,6 +253,9 @@ def _execute(
         "response": text,
         "tools_used": observed["tools_used"],
         "steps": observed["steps"],
+        "planning_steps": observed["planning_steps"],
+        "model_calls": observed["model_calls"],
+        "stop_reason": stop_reason,
         "trace_id": trace_id,
         "span_id": span_id,
         "enhanced_trace_info": {},
@@ -205,7 +268,6 @@ def _execute(
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
         "cost_usd": cost,
-        "model_calls": observed["model_calls"],
     }
 
 
@@ -222,19 +284,19 @@ def run_tasks(
     tracer: Any = None,
     on_record: RecordCallback | None = None,
     attempt: int | None = None,
+    keyword_match: KeywordMatch = DEFAULT_KEYWORD_MATCH,
 ) -> list[TaskRecord]:
-    """Run `tasks` with one agent per worker thread; records come back in dataset order.
+    """Run `tasks` on `workers` threads, each task with a new agent from `make_agent()`.
 
-    `on_record` is called as each task finishes (from the worker thread), so a caller can persist it
-    at once and an interrupted run keeps what finished.
+    Records come back in dataset order. `make_agent` is called from the worker thread that runs
+    the task (it may reuse a model per thread; it must not reuse an agent). `on_record` is called
+    as each task finishes (from the worker thread), so a caller can persist it at once and an
+    interrupted run keeps what finished.
     """
-    local = threading.local()
 
     def run_one(position: int) -> TaskRecord:
-        if not hasattr(local, "agent"):
-            local.agent = make_agent()
         record = execute_task(
-            local.agent,
+            make_agent(),
             tasks[position],
             agent_type,
             run_id=run_id,
@@ -243,6 +305,7 @@ def run_tasks(
             provider=provider,
             tracer=tracer,
             attempt=attempt,
+            keyword_match=keyword_match,
         )
         if on_record is not None:
             on_record(record)

@@ -59,6 +59,12 @@ FILES: dict[str, bytes] = {
     "broken.yml": b"max_steps: 3\nsystem_prompt: [unclosed, list\nplanning: {}\n",
     "blank_prompt.jsonl": jsonl(GOOD_TASK, {**GOOD_TASK, "id": "blank", "prompt": "  \n "}),
     "empty.jsonl": b"",
+    "zero_calls.jsonl": jsonl(
+        {**GOOD_TASK, "id": "no_calls", "expected_tool": "calculator", "expected_tool_calls": 0}
+    ),
+    "imports_as_text.yml": b"additional_authorized_imports: 'os'\n",
+    "template_syntax.yml": b'system_prompt: "You have tools {% if %} and more"\n',
+    "template_undefined.yml": b'planning:\n  initial_plan: "Plan {{ task }} with {{ nosuch }}"\n',
     "a_file": b"not a folder",
 }
 
@@ -74,6 +80,32 @@ class Case:
 
 
 CASES = [
+    # agents are built (imports, templates) before any model call, for every agent type of the run
+    Case(
+        "additional import not installed",
+        (*LITELLM, "--agent-type", "both", "--additional-imports", "no_such_module"),
+        ("code agent", "no_such_module", "not installed"),
+    ),
+    Case(
+        "prompt imports as a string",
+        (*LITELLM, "--agent-type", "both", "--prompt-yml", "{dir}/imports_as_text.yml"),
+        ("imports_as_text.yml", "additional_authorized_imports", "list of module names"),
+    ),
+    Case(
+        "template syntax error",
+        (*LITELLM, "--agent-type", "both", "--prompt-yml", "{dir}/template_syntax.yml"),
+        ("template_syntax.yml", "'system_prompt'", "line 1", "invalid template"),
+    ),
+    Case(
+        "template undefined variable",
+        (*LITELLM, "--agent-type", "both", "--prompt-yml", "{dir}/template_undefined.yml"),
+        ("'planning.initial_plan'", "undefined variable(s) nosuch", "task"),
+    ),
+    Case(
+        "expected_tool_calls zero",
+        (*LITELLM, "--dataset-name", "{dir}/zero_calls.jsonl"),
+        ("zero_calls.jsonl", "no_calls", "expected_tool_calls", "at least 1 (got 0)"),
+    ),
     Case(
         "missing dataset file",
         (*LITELLM, "--dataset-name", "{dir}/missing.jsonl"),

@@ -196,6 +196,28 @@ def test_filters_and_guards_without_a_hub() -> None:
     to_delete, to_keep = filter_runs(runs, older_than_days=1)
     assert [r.timestamp for r in to_delete] == ["20250101_000000"]
     assert [r.timestamp for r in to_keep] == ["20251399_000000"]
+    # publishing claims `_2`, `_3` names for runs started in the same second: each is a run
+    claimed = group_datasets_by_run(
+        [
+            f"u/smoltrace-{kind}-20250101_000000{suffix}"
+            for kind in ("results", "metrics")
+            for suffix in ("", "_2", "_3")
+        ]
+        + ["u/smoltrace-results-20250101_000000_x"]  # not a claimed name
+    )
+    assert [(r.name, sorted(r.datasets.values())) for r in claimed] == [
+        (
+            f"20250101_000000{suffix}",
+            [
+                f"u/smoltrace-metrics-20250101_000000{suffix}",
+                f"u/smoltrace-results-20250101_000000{suffix}",
+            ],
+        )
+        for suffix in ("_3", "_2", "")
+    ]
+    assert all(r.missing() == [] for r in claimed)
+    to_delete, _ = filter_runs(claimed, older_than_days=1)
+    assert len(to_delete) == 3
     unknown = Run("20250101_000000", {"results": "r", "metrics": "m"}, traced=None)
     assert filter_runs([unknown], incomplete_only=True) == ([], [unknown])
     with pytest.raises(ValueError, match="never deleted: u/smoltrace-tasks"):

@@ -304,4 +304,8 @@ def test_tool_error_is_an_answer_the_agent_sees(tmp_path: Path, llm_server) -> N
         )  # fmt: skip
     observation = message_text(llm_server.requests[1]["messages"][-1])
     assert observation == "Observation:\nError: Error executing tool divide"
-    assert record["tools_used"] == ["m_divide"] and record["error"] is None
+    assert record["tools_used"] == ["m_divide"]
+    # the tool's failure was an observation, not the task's error: the run went on to max steps
+    # (the plain-text reply is no tool call), and `error` says that, not the tool error
+    assert record["stop_reason"] == "max_steps"
+    assert record["error"].startswith("AgentMaxStepsError") and "divide" not in record["error"]

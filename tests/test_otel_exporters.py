@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from smoltrace.outputs.leaderboard import aggregate_gpu_metrics, compute_leaderboard_row
+from smoltrace.outputs.leaderboard import compute_leaderboard_row, gpu_leaderboard_fields
 from smoltrace.telemetry import (
     METRICS_COLUMNS,
     InMemoryMetricExporter,
@@ -283,7 +283,7 @@ def test_leaderboard_gpu_aggregates_value_by_value(gpu_batches: list[dict]) -> N
     expected = _expected_gpu_aggregates()
     # 12 utilization points (4 cycles x 3 GPUs) summing to 383
     assert expected["gpu_utilization_avg"] == 31.92 and expected["gpu_utilization_max"] == 90
-    got = aggregate_gpu_metrics(gpu_batches)
+    got = gpu_leaderboard_fields(gpu_batches)
     assert set(got) == set(expected)
     for key, value in expected.items():
         assert got[key] == pytest.approx(value, abs=1e-12), key
@@ -301,7 +301,7 @@ def test_leaderboard_gpu_aggregates_value_by_value(gpu_batches: list[dict]) -> N
 
 
 def test_no_gpu_data_gives_null_fields_never_zeros() -> None:
-    got = aggregate_gpu_metrics([])
+    got = gpu_leaderboard_fields([])
     assert got and all(v is None for v in got.values())
 
 

@@ -24,7 +24,7 @@ from smoltrace.otel import (
     finish_otel,
     setup_inmemory_otel,
 )
-from smoltrace.outputs.leaderboard import aggregate_gpu_metrics
+from smoltrace.outputs.leaderboard import gpu_leaderboard_fields
 from smoltrace.telemetry import extract_metrics, flatten_metrics_for_hf
 from smoltrace.telemetry.setup import EXPORT_INTERVAL_MS, run_telemetry
 
@@ -110,7 +110,7 @@ def test_setup_with_gpu_metrics_enabled_on_a_machine_without_gpu(monkeypatch, ca
     metric_data = extract_metrics(otel[3], otel[4], [], {"tool": [], "code": []}, otel[5])
     assert metric_data == {"run_id": "no-gpu-run", "resourceMetrics": [], "aggregates": []}
     assert flatten_metrics_for_hf(metric_data) == []
-    assert all(v is None for v in aggregate_gpu_metrics(metric_data["resourceMetrics"]).values())
+    assert all(v is None for v in gpu_leaderboard_fields(metric_data["resourceMetrics"]).values())
 
 
 def test_metrics_output_exists_with_empty_resource_metrics() -> None:

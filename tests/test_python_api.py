@@ -61,3 +61,26 @@ def test_verbose_shows_progress_where_no_logging_is_set_up() -> None:
     assert sum(line.startswith("[") and " PASS tool:" in line for line in lines) == 5
     assert "TOOL: 5/5 (100.0%)" in lines
     assert quiet.stderr == ""
+
+
+@pytest.mark.parametrize("prompt", ["", "   ", "\n\t "])
+def test_run_evaluation_itself_refuses_a_blank_prompt(prompt: str) -> None:
+    from smoltrace.tasks import TaskSet
+
+    # a caller's own TaskSet skips load_tasks: run_evaluation must still check it, before any call
+    tasks = TaskSet(
+        [{"id": "fine", "prompt": "What is 2 + 2?"}, {"id": "blank", "prompt": prompt}], "mine"
+    )
+    with pytest.raises(ConfigError, match=r"task 'blank'.*'prompt'"):
+        run_evaluation("oracle", ["tool"], provider="mock", task_set=tasks, verbose=False)
+
+
+def test_run_evaluation_warns_about_keywords_already_in_the_prompt(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level("WARNING", logger="smoltrace"):
+        run_evaluation("oracle", ["tool"], provider="mock")
+    [warning] = [r.getMessage() for r in caplog.records if "own prompt" in r.getMessage()]
+    for echoed in ("tool_time_single (UTC)", "tool_search_and_summarize (AI)"):
+        assert echoed in warning
+    assert "tool_weather_compare (Paris)" in warning

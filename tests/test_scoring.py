@@ -11,7 +11,16 @@ import pytest
 from fakes.llm_server import by_task, code, tool_call
 
 from smoltrace.core import run_evaluation
-from smoltrace.scoring import correct_tool, response_correct, score
+from smoltrace.scoring import (
+    KEYWORD_MATCH_RULES,
+    correct_tool,
+    keyword_matches,
+    keywords_in_prompt,
+    numbers_in,
+    response_correct,
+    score,
+)
+from smoltrace.tasks import load_tasks
 
 MODEL = "openai/gpt-4o-mini"
 
@@ -56,12 +65,12 @@ def test_correct_tool(task: dict, tools_used: list[str], expected: bool) -> None
     assert correct_tool(task, tools_used) is expected
 
 
+@pytest.mark.parametrize("rule", KEYWORD_MATCH_RULES)
 @pytest.mark.parametrize(
     ("keywords", "response", "expected"),
     [
         (["Paris", "London"], "It is warmer in LONDON today.", True),  # any, case-insensitive
         (["paris"], "PARIS: 22°C", True),
-        (["15678"], "The answer is 15,678", False),
         (["Paris", "London"], "Berlin is warmer", False),
         (["Paris"], None, False),  # a missing response never matches
         (["Paris"], "", False),
@@ -69,9 +78,86 @@ def test_correct_tool(task: dict, tools_used: list[str], expected: bool) -> None
         ([], "anything", True),
     ],
 )
-def test_response_correct(keywords: list[str] | None, response: str | None, expected: bool) -> None:
+def test_response_correct_under_both_rules(
+    rule: str, keywords: list[str] | None, response: str | None, expected: bool
+) -> None:
     task = {} if keywords is None else {"expected_keywords": keywords}
-    assert response_correct(task, response) is expected
+    assert response_correct(task, response, rule) is expected
+
+
+# (keyword, response, word rule, substring rule): where the two rules differ, and where they agree
+MATCHING_CASES = [
+    ("22", "It is 122 degrees", False, True),
+    ("22", "22 degrees", True, True),
+    ("22", "22.0 degrees", True, True),
+    ("22.0", "It is 22 degrees", True, False),
+    ("22", "Paris: 22°C, Clear", True, True),
+    ("22", "22C", True, True),
+    ("22", "the ratio is 1.22", False, True),
+    ("22", "from 15-22 degrees", True, True),
+    ("-3", "it is -3 outside", True, True),
+    ("3", "it is -3 outside", False, True),
+    ("2", "CO2 is a gas", False, True),
+    ("15678", "The answer is 15,678", True, False),
+    ("15678", "The answer is 15678.", True, True),
+    ("71.6", "71.60°F", True, True),
+    ("1000", "Result: 1000", True, True),
+    ("AI", "she said hello", False, True),
+    ("AI", "news about AI: new models", True, True),
+    ("AI", "AI's progress", True, True),
+    ("ai", "Generative AI", True, True),
+    ("UTC", "12:00 UTC+1", True, True),
+    ("machine learning", "Machine\n  learning is a field", True, False),
+    ("machine learning", "machine-learning", False, False),
+    ("Paris", "Parisian food", False, True),
+    ("C++", "I write c++.", True, True),
+    ("", "anything", False, False),
+]
+
+
+@pytest.mark.parametrize(("keyword", "response", "word", "substring"), MATCHING_CASES)
+def test_keyword_matching_rules(keyword: str, response: str, word: bool, substring: bool) -> None:
+    assert keyword_matches(keyword, response, "word") is word
+    assert keyword_matches(keyword, response, "substring") is substring
+
+
+def test_substring_rule_is_the_original_rule() -> None:
+    # the original harness: any(k.lower() in response.lower())
+    for keyword, response, *_ in MATCHING_CASES:
+        if keyword:
+            original = keyword.lower() in response.lower()
+            assert keyword_matches(keyword, response, "substring") is original
+
+
+def test_word_rule_reads_numbers_as_numbers() -> None:
+    assert [str(n) for n in numbers_in("a 1,234.5, -3, 15-22, CO2, 22°C, v1.22")] == [
+        "1234.5",
+        "-3",
+        "15",
+        "22",
+        "22",
+    ]
+
+
+def test_unknown_rule_is_refused() -> None:
+    with pytest.raises(ValueError, match="word, substring"):
+        keyword_matches("x", "x", "fuzzy")  # type: ignore[arg-type]
+
+
+def test_builtin_tasks_whose_keyword_is_in_their_prompt() -> None:
+    echoed = {t["id"]: keywords_in_prompt(t) for t in load_tasks().tasks if keywords_in_prompt(t)}
+    assert echoed == {
+        "tool_time_single": ["UTC"],
+        "tool_search_single": ["Python"],
+        "tool_weather_compare": ["Paris"],
+        "tool_search_and_summarize": ["AI"],
+        "shared_basic_search": ["machine learning"],
+    }
+    # the number keywords are not in their prompts: 22 is not the 2 of "234 multiplied by 67"
+    assert keywords_in_prompt({"prompt": "What is 122 + 1?", "expected_keywords": ["22"]}) == []
+    assert keywords_in_prompt(
+        {"prompt": "What is 122 + 1?", "expected_keywords": ["22"]}, "substring"
+    ) == ["22"]
 
 
 WEATHER = {"expected_tool": "get_weather", "expected_tool_calls": 2, "expected_keywords": ["Paris"]}
@@ -143,6 +229,42 @@ def test_score(task: dict, tools_used: list[str], final: bool, response, expecte
     assert result == {**expected, "final_answer_called": final}
 
 
+# Each clause of `success`, removed on its own: the row must fail. A base case that passes all.
+GOOD = {
+    "task": {"expected_tool": "get_weather", "expected_tool_calls": 1, "expected_keywords": ["22"]},
+    "tools_used": ["get_weather"],
+    "final": True,
+    "response": "It is 22°C in Paris",
+    "error": None,
+}
+
+
+@pytest.mark.parametrize(
+    ("clause", "change"),
+    [
+        ("tool called", {"tools_used": []}),
+        ("correct tool", {"tools_used": ["calculator"]}),
+        (
+            "enough calls",
+            {"task": {**GOOD["task"], "expected_tool_calls": 2}},  # type: ignore[dict-item]
+        ),
+        ("final answer", {"final": False}),
+        ("keywords", {"response": "It is 122°C in Paris"}),
+        ("error forces failure", {"error": "AgentGenerationError: boom"}),
+    ],
+)
+def test_each_success_clause(clause: str, change: dict) -> None:
+    good = score(
+        GOOD["task"], GOOD["tools_used"], GOOD["final"], GOOD["response"], error=GOOD["error"]
+    )
+    assert good["success"] is True
+    case = {**GOOD, **change}
+    result = score(
+        case["task"], case["tools_used"], case["final"], case["response"], error=case["error"]
+    )
+    assert result["success"] is False, clause
+
+
 def test_success_is_always_a_bool() -> None:
     tasks = [{}, {"expected_tool": "multiple"}, WEATHER, {"expected_keywords": ["x"]}]
     for task in tasks:
@@ -198,7 +320,9 @@ def test_code_agent_tool_call_is_detected_from_the_executed_code(
     assert record["final_answer_called"] is True and record["response_correct"] is True
     assert record["success"] is True
     assert len(llm_server.requests) == 1
-    assert record["steps"] == 2  # one action step and the final answer
+    # counted as smolagents counts: an answer on the first model call is one step
+    assert record["steps"] == 1 and record["model_calls"] == 1
+    assert record["planning_steps"] == 0 and record["stop_reason"] == "final_answer"
     # a CodeAgent writes code: it is given no tool schemas
     assert not llm_server.requests[0].get("tools")
 

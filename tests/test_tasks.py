@@ -216,6 +216,11 @@ def test_missing_or_unknown_dataset(tmp_path: Path) -> None:
         ({"id": "a", "prompt": "p", "expected_tool_calls": -1}, "expected_tool_calls must be"),
         ({"id": "a", "prompt": "p", "expected_tool_calls": True}, "expected_tool_calls must be"),
         ({"id": "a", "prompt": "p", "expected_tool_calls": 1.5}, "expected_tool_calls must be"),
+        # 0 used to be read as 1: "at least 0 calls" would accept anything, so it is refused
+        (
+            {"id": "a", "prompt": "p", "expected_tool": "calculator", "expected_tool_calls": 0},
+            "expected_tool_calls must be an integer of at least 1 (got 0)",
+        ),
         ({"id": "a", "prompt": "p", "expected_keywords": "x"}, "expected_keywords must be a list"),
         ({"id": "a", "prompt": "p", "expected_keywords": ["x", 3]}, "expected_keywords must be"),
         (["not", "an", "object"], "must be a JSON object, got list"),
@@ -241,6 +246,13 @@ def test_valid_record_keeps_its_fields() -> None:
         category="weather",
     )
     assert validate_task(record, "x") == record
+
+
+def test_null_difficulty_and_agent_type_take_the_defaults() -> None:
+    # what a Hub dataset column gives for a task that lacks the field
+    record = task("hub_row", difficulty=None, agent_type=None, expected_tool=None)
+    checked = validate_task(record, "hub row 1")
+    assert checked["difficulty"] == "easy" and checked["agent_type"] == "both"
 
 
 # --- filtering as in the original: own type or 'both', then exact difficulty -------------------

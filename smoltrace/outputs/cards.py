@@ -33,9 +33,12 @@ RESULTS_MEANINGS = {
     "final_answer_called": "the agent produced a final answer",
     "response_correct": "the expected keywords check passed (true when the task has none)",
     "tools_used": "tool names called, in call order, `final_answer` excluded",
-    "steps": "agent steps, including the final answer step",
+    "steps": "agent action steps, counted as smolagents numbers them (planning steps apart)",
+    "planning_steps": "planning steps (with a planning interval); 0 otherwise",
+    "model_calls": "model requests of the task: actions, planning, the max-steps summary",
+    "stop_reason": "`final_answer`, `max_steps` or `error`: why the agent run ended",
     "response": "the final answer as text; null when there is none",
-    "error": "why the task failed to run; null otherwise",
+    "error": "why the task failed (root cause chain; the last step error at max steps); null otherwise",
     "trace_id": "32 hex digits of the task's trace; null without OpenTelemetry",
     "span_id": "16 hex digits of the task's root span; null without OpenTelemetry",
     "run_id": "the run identifier",
@@ -125,6 +128,11 @@ LEADERBOARD_MEANINGS = {
     "gpu_temperature_avg": "mean GPU temperature (Celsius)",
     "gpu_temperature_max": "max GPU temperature (Celsius)",
     "gpu_power_avg_w": "mean GPU power (W)",
+    "wall_time_ms": "wall-clock time of the whole run (tasks overlap with parallel workers)",
+    "keyword_match": "keyword rule of `response_correct`: `word` or `substring`",
+    "max_steps": "the agents' step limit",
+    "tasks_sha256": "SHA-256 of the task dataset the run loaded (same hash, same tasks)",
+    "smoltrace_version": "smoltrace version that made the run",
     "notes": "`Evaluation on YYYY-MM-DD; N tests`",
     "repeats": "K, attempts per task (`--repeats`)",
     "total_tasks": "task executions (agent type + task id)",
@@ -200,6 +208,8 @@ def _run_block(run: dict[str, Any], kind: str) -> dict[str, Any]:
         "dataset_revision": run.get("dataset_revision"),
         "smoltrace_version": run.get("smoltrace_version"),
         "datasets": dict(run.get("hub") or {}),
+        # how the run was made (smoltrace.manifest): on the results card, the run's main record
+        **({"manifest": run.get("manifest")} if kind == "results" else {}),
     }
 
 
@@ -235,6 +245,24 @@ def _run_table(run: dict[str, Any]) -> str:
         ("smoltrace version", run.get("smoltrace_version") or "not recorded"),
     ]
     return "\n".join(["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)])
+
+
+def _how_made(run: dict[str, Any]) -> str:
+    """The manifest's key settings and the command that runs the same evaluation again."""
+    manifest = run.get("manifest")
+    if not manifest:
+        return "## How this run was made\n\nNot recorded (no run manifest)."
+    settings = ", ".join(
+        f"{key} `{manifest.get(key)}`"
+        for key in ("keyword_match", "max_steps", "parallel_workers", "tasks_sha256")
+    )
+    return (
+        "## How this run was made\n\n"
+        f"Settings: {settings}. The full manifest (versions, tools, prompt file hash, price "
+        "table) is the `smoltrace.manifest` block of this card's YAML header. "
+        "To run the same evaluation again:\n\n"
+        f"```bash\n{manifest.get('reproduce_command')}\n```"
+    )
 
 
 def _related(run: dict[str, Any]) -> str:
@@ -284,6 +312,7 @@ def results_card(run: dict[str, Any], repo_id: str, dataset: Dataset) -> Card:
             "types gives a tool row and a code row.",
             _run_table(run),
             "## Related datasets\n\n" + _related(run),
+            _how_made(run),
             "## Schema\n\n" + schema_table(dataset.features, RESULTS_MEANINGS),
             "## Load it\n\n"
             + _load_snippet(

@@ -69,6 +69,9 @@ RESULTS_TYPES: dict[str, str] = {
     "response_correct": "bool",
     "tools_used": "list<string>",
     "steps": "int",
+    "planning_steps": "int",
+    "model_calls": "int",
+    "stop_reason": "string",
     "response": "string",
     "error": "string",
     "trace_id": "string",
@@ -125,6 +128,7 @@ METRICS_TYPES: dict[str, str] = {
     "gpu_power_watts": "float",
 }
 _LEADERBOARD_INTS = {
+    "max_steps",
     "total_tests",
     "successful_tests",
     "failed_tests",
@@ -138,6 +142,7 @@ _LEADERBOARD_STRINGS = {
     "purpose", "suite_version", "results_dataset", "traces_dataset", "metrics_dataset",
     "dataset_used", "dataset_revision", "notes",
     "pass_rule", "generation_settings", "hardware", "hardware_detail", "hardware_scope",
+    "keyword_match", "tasks_sha256", "smoltrace_version",
 }  # fmt: skip
 LEADERBOARD_TYPES: dict[str, str] = {
     column: "int"

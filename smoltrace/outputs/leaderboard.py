@@ -65,10 +65,17 @@ LEADERBOARD_COLUMNS = (
     "co2_emissions_g",
     "power_cost_total_usd",
     *GPU_FIELDS,
+    "wall_time_ms",
+    "keyword_match",
+    "max_steps",
+    "tasks_sha256",
+    "smoltrace_version",
     "notes",
     *UNCERTAINTY_COLUMNS,
     *RUN_FIELD_COLUMNS,
 )
+# leaderboard columns copied from the run manifest (null when the run has none)
+MANIFEST_COLUMNS = ("wall_time_ms", "keyword_match", "max_steps", "tasks_sha256")
 
 
 def normalize_grouping_value(value: str | None) -> str | None:
@@ -100,7 +107,31 @@ def _last_cumulative(rows: list[dict[str, Any]], column: str) -> float | None:
     return sum(latest.values()) if latest else None
 
 
+# The seed's `aggregate_gpu_metrics` keys, and the leaderboard column each equals.
+SEED_GPU_KEYS = {
+    "utilization_avg": "gpu_utilization_avg",
+    "utilization_max": "gpu_utilization_max",
+    "memory_avg": "gpu_memory_avg_mib",
+    "memory_max": "gpu_memory_max_mib",
+    "temperature_avg": "gpu_temperature_avg",
+    "temperature_max": "gpu_temperature_max",
+    "power_avg": "gpu_power_avg_w",
+    "co2_total": "co2_total",
+    "power_cost_total": "power_cost_total",
+}
+
+
 def aggregate_gpu_metrics(resource_metrics: list[dict[str, Any]] | None) -> dict[str, float | None]:
+    """The seed's API: `utilization_avg`, `utilization_max`, `memory_avg`, `memory_max`,
+    `temperature_avg`, `temperature_max`, `power_avg` (plus HEAD's `co2_total`,
+    `power_cost_total`); the same numbers as the leaderboard's `gpu_*` columns."""
+    fields = gpu_leaderboard_fields(resource_metrics)
+    return {key: fields[column] for key, column in SEED_GPU_KEYS.items()}
+
+
+def gpu_leaderboard_fields(
+    resource_metrics: list[dict[str, Any]] | None,
+) -> dict[str, float | None]:
     """The leaderboard's 7 GPU fields plus `co2_total` and `power_cost_total`; None when unmeasured.
 
     Computed from the flattened time series (one row per timestamp and GPU), so the leaderboard
@@ -156,12 +187,16 @@ def compute_leaderboard_row(
     timestamp: str | None = None,
     generation_settings: dict[str, Any] | None = None,
     hardware: dict[str, Any] | None = None,
+    manifest: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Every leaderboard column, computed from the run's records (tokens and cost counted once).
 
     `trace_data` is accepted for the seed's signature; the records already carry the per-task
-    totals that agree with their traces, so summing traces again would double-count.
+    totals that agree with their traces, so summing traces again would double-count. The key
+    fields of the run `manifest` (smoltrace.manifest) are copied: how the run was made.
     """
+    from .. import __version__
+
     records = (
         ordered_records(all_results)
         if agent_type == "both"
@@ -173,7 +208,7 @@ def compute_leaderboard_row(
     tokens = sum(int(r.get("total_tokens") or 0) for r in records)
     costs = [float(r["cost_usd"]) for r in records if r.get("cost_usd") is not None]
     total_cost = round(sum(costs), COST_DIGITS) if costs else None
-    gpu = aggregate_gpu_metrics((metric_data or {}).get("resourceMetrics"))
+    gpu = gpu_leaderboard_fields((metric_data or {}).get("resourceMetrics"))
     finished = timestamp or datetime.now(timezone.utc).isoformat()
     row: dict[str, Any] = {
         "run_id": run_id,
@@ -209,6 +244,8 @@ def compute_leaderboard_row(
         "co2_emissions_g": _round(gpu["co2_total"], 4),
         "power_cost_total_usd": _round(gpu["power_cost_total"], COST_DIGITS),
         **{field: gpu[field] for field in GPU_FIELDS},
+        **{column: (manifest or {}).get(column) for column in MANIFEST_COLUMNS},
+        "smoltrace_version": (manifest or {}).get("packages", {}).get("smoltrace") or __version__,
         "notes": f"Evaluation on {finished[:10]}; {total} tests",
         **uncertainty_columns(records),
         "pass_rule": PASS_RULE,

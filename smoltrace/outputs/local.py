@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
+import secrets
 import threading
 from pathlib import Path
 from typing import Any
@@ -28,8 +28,13 @@ OUTPUT_FILES = (
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON via a temp file and rename, so a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    """Write JSON via a temp file and rename, so a reader never sees half a file.
+
+    The temp file is created with mode 0666 less the umask, like any file the user creates
+    (mkstemp's 0600 would hide a shared results folder from its other readers).
+    """
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2, default=str, ensure_ascii=False)
@@ -174,7 +179,9 @@ def build_metadata(
     mcp_servers: list[dict[str, Any]] | None = None,
     tools: dict[str, Any] | None = None,
     repeats: dict[str, Any] | None = None,
+    manifest: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """metadata.json; `manifest` is the run manifest (smoltrace.manifest), None when unknown."""
     from .. import __version__
 
     return {
@@ -199,4 +206,5 @@ def build_metadata(
         "mcp_servers": mcp_servers or [],
         "tools": tools,
         "repeats": repeats or {"count": 1, "base_seed": None, "seeds": [None]},
+        "manifest": manifest,
     }

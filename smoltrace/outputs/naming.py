@@ -28,7 +28,9 @@ def generate_dataset_names(
 
 
 def safe_model_name(model: str) -> str:
-    return re.sub(r"[/:\\\s]", "_", model)
+    """`model` as a folder-name part: `/`, `:`, `\\` and spaces become `_`; leading `.` and `_`
+    are dropped (`./my-model` must not make a hidden `._my-model_...` folder)."""
+    return re.sub(r"[/:\\\s]", "_", model).lstrip("._") or "model"
 
 
 def make_run_folder(output_dir: str | Path, model: str, agent_type: str, timestamp: str) -> Path:

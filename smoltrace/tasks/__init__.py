@@ -55,8 +55,10 @@ def validate_task(record: Any, where: str) -> dict[str, Any]:
         if record.get(field) is not None and not isinstance(record[field], str):
             raise ConfigError(f"{label}: field '{field}' must be a string")
     task = dict(record)
-    task.setdefault("difficulty", "easy")
-    task.setdefault("agent_type", "both")
+    # a Hub column gives null where a task lacks the field: that is "not set", so the default
+    for field, default in (("difficulty", "easy"), ("agent_type", "both")):
+        if task.get(field) is None:
+            task[field] = default
     if task["difficulty"] not in DIFFICULTIES:
         raise ConfigError(
             f"{label}: invalid difficulty '{task['difficulty']}'; use one of {', '.join(DIFFICULTIES)}"
@@ -67,8 +69,11 @@ def validate_task(record: Any, where: str) -> dict[str, Any]:
             f"use one of {', '.join(TASK_AGENT_TYPES)}"
         )
     calls = task.get("expected_tool_calls")
-    if calls is not None and (isinstance(calls, bool) or not isinstance(calls, int) or calls < 0):
-        raise ConfigError(f"{label}: expected_tool_calls must be a non-negative integer")
+    if calls is not None and (isinstance(calls, bool) or not isinstance(calls, int) or calls < 1):
+        raise ConfigError(
+            f"{label}: expected_tool_calls must be an integer of at least 1 (got {calls!r}); "
+            "leave it out (or null) for one call, and leave out expected_tool when no tool is needed"
+        )
     for field in _STR_LIST_FIELDS:
         values = task.get(field)
         if values is not None and (

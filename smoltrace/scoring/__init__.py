@@ -1,0 +1,32 @@
+"""Scoring a task execution: the keyword matching rule (`matching`) and the success rule (`success`).
+
+Modules are named for the rule they hold; this package re-exports the public names.
+"""
+
+from __future__ import annotations
+
+from .matching import (
+    DEFAULT_KEYWORD_MATCH,
+    KEYWORD_MATCH_RULES,
+    KeywordMatch,
+    any_keyword_matches,
+    check_keyword_match,
+    keyword_matches,
+    numbers_in,
+)
+from .success import SCORE_FIELDS, correct_tool, keywords_in_prompt, response_correct, score
+
+__all__ = [
+    "DEFAULT_KEYWORD_MATCH",
+    "KEYWORD_MATCH_RULES",
+    "SCORE_FIELDS",
+    "KeywordMatch",
+    "any_keyword_matches",
+    "check_keyword_match",
+    "correct_tool",
+    "keyword_matches",
+    "keywords_in_prompt",
+    "numbers_in",
+    "response_correct",
+    "score",
+]
