@@ -286,6 +286,18 @@ def check_agents(
         or not all(isinstance(m, str) and m for m in additional_imports)
     ):
         raise ConfigError("additional_imports must be a list of module names, e.g. ['json']")
+    if "code" in agent_types:
+        wanted = [
+            *(additional_imports or []),
+            *(prompt_config or {}).get("additional_authorized_imports", []),
+        ]
+        missing = sorted({m for m in wanted if not _importable(m)})
+        if missing:
+            raise ConfigError(
+                f"the code agent cannot import module(s) {', '.join(missing)} "
+                "(--additional-imports or additional_authorized_imports): they are not installed; "
+                "install them or remove them"
+            )
     from .mock import OracleModel
 
     for agent_type in agent_types:
@@ -301,6 +313,19 @@ def check_agents(
             working_directory=working_directory,
             allow_local_network=allow_local_network,
         )
+
+
+def _importable(module: str) -> bool:
+    """Whether an authorized-import entry names an installed module (`*` and `pkg.*` included)."""
+    import importlib.util
+
+    name = module.strip().removesuffix(".*")
+    if name == "*":
+        return True
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a parent package missing, or a malformed name
+        return False
 
 
 def _build_agent(
