@@ -27,7 +27,9 @@ def _gpus(nvml: Any = None) -> list[str] | None:
     """GPU names from NVML, or None when NVML cannot be used here."""
     try:
         if nvml is None:
-            import pynvml as nvml
+            import pynvml
+
+            nvml = pynvml
         nvml.nvmlInit()
     except Exception:
         return None

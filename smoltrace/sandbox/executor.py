@@ -77,6 +77,7 @@ def _child_main(conn: Any, authorized_imports: list[str], max_print_chars: int |
         executor.send_tools({name: _ToolProxy(conn, name) for name in tool_names})
         if variables:
             executor.send_variables(variables)
+        reply: tuple[Any, ...]
         try:
             output = executor(code)
             reply = ("done", _portable(output.output), output.logs, output.is_final_answer)
@@ -226,7 +227,7 @@ def stop_on_code_limit(step: Any, agent: Any = None) -> None:
     """
     executor = getattr(agent, "python_executor", None)
     message = getattr(executor, "limit_error", None)
-    if message:
+    if executor is not None and message:
         executor.limit_error = None
         agent.memory.steps.append(step)
         raise CodeLimitError(message)
