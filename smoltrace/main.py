@@ -375,6 +375,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
     wall_time_ms = (time.perf_counter() - started) * 1000
     rows = flatten_results_for_hf(all_results, args.model)
     finished_at = datetime.now(timezone.utc).isoformat()
+    hardware = hardware_fields(args.provider, getattr(args, "hardware_label", None))
     manifest = build_manifest(
         args,
         run_id=run_id,
@@ -388,6 +389,11 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
         started_at=started_at,
         finished_at=finished_at,
         wall_time_ms=wall_time_ms,
+        host_access_imports=plan.host_access_imports,
+        code_timeout_s=DEFAULT_CODE_TIMEOUT_S,
+        mcp_servers=[server.record() for server in plan.mcp_servers],
+        generation_settings=plan.generation,
+        hardware=hardware,
     ).to_dict()
     refs = hub_names or {
         "results": folder.local_ref("results.json"),
@@ -414,7 +420,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
         dataset_revision=plan.task_set.revision,
         timestamp=finished_at,
         generation_settings=plan.generation,
-        hardware=hardware_fields(args.provider, getattr(args, "hardware_label", None)),
+        hardware=hardware,
         manifest=manifest,
     )
     metadata = build_metadata(

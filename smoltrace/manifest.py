@@ -18,7 +18,7 @@ import importlib.util
 import json
 import platform
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -84,6 +84,15 @@ class RunManifest:
     pricing_table: dict[str, str | None]
     reproduce_command: str
     manifest_version: int = MANIFEST_VERSION
+    # what agent code may do (smoltrace.sandbox) and where the model ran (0.2.12's run fields)
+    allow_host_access: bool = False
+    host_access_imports: list[str] = field(default_factory=list)
+    code_timeout_s: float | None = None
+    mcp_servers: list[dict[str, Any]] = field(default_factory=list)
+    generation_settings: dict[str, Any] | None = None
+    hardware_label: str | None = None
+    hardware_scope: str | None = None
+    hardware_detail: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types, every string redacted."""
@@ -175,7 +184,12 @@ def _reproduce_command(args: argparse.Namespace, run_id: str, model_args: dict[s
         ("--keyword-match", getattr(args, "keyword_match", None)),
         ("--hf-inference-provider", args.hf_inference_provider),
         ("--search-provider", args.search_provider),
+        ("--mcp-transport", getattr(args, "mcp_transport", None)),
+        ("--hardware-label", getattr(args, "hardware_label", None)),
     ]
+    from .generation import GENERATION_FLAGS
+
+    pairs += [(flag, getattr(args, key, None)) for key, flag in GENERATION_FLAGS.items()]
     for flag, value in pairs:
         if value is not None:
             words += [flag, str(value)]
@@ -190,6 +204,13 @@ def _reproduce_command(args: argparse.Namespace, run_id: str, model_args: dict[s
     ):
         if values:
             words += [flag, *values]
+    for server in getattr(args, "mcp_server_url", None) or []:
+        from .tools.mcp import parse_mcp_servers
+
+        # without credentials or query string: the rerun adds them back if the server needs them
+        words += ["--mcp-server-url", parse_mcp_servers([server])[0].label]
+    if getattr(args, "allow_host_access", False):
+        words.append("--allow-host-access")
     if args.enable_otel:
         words.append("--enable-otel")
     if args.disable_gpu_metrics:
@@ -212,6 +233,11 @@ def build_manifest(
     started_at: str,
     finished_at: str,
     wall_time_ms: float,
+    host_access_imports: list[str] | None = None,
+    code_timeout_s: float | None = None,
+    mcp_servers: list[dict[str, Any]] | None = None,
+    generation_settings: dict[str, Any] | None = None,
+    hardware: dict[str, Any] | None = None,
 ) -> RunManifest:
     """The manifest of a CLI run from its parsed arguments and what the run really used."""
     from .tools import tool_names
@@ -251,4 +277,14 @@ def build_manifest(
         packages=package_versions(args.provider),
         pricing_table=pricing_table(),
         reproduce_command=_reproduce_command(args, run_id, model_args),
+        allow_host_access=bool(getattr(args, "allow_host_access", False)),
+        host_access_imports=list(host_access_imports or []),
+        code_timeout_s=code_timeout_s,
+        mcp_servers=list(mcp_servers or []),
+        generation_settings=generation_settings or None,
+        hardware_label=getattr(args, "hardware_label", None),
+        hardware_scope=(hardware or {}).get("hardware_scope"),
+        hardware_detail=json.loads(hardware["hardware_detail"])
+        if hardware and hardware.get("hardware_detail")
+        else None,
     )

@@ -221,6 +221,8 @@ def test_two_servers_both_agents_and_parallel_workers_through_the_cli(
     )
     assert len(text_server.calls) == 4
     meta = json.loads((folder / "metadata.json").read_text())
+    assert meta["manifest"]["mcp_servers"] == meta["mcp_servers"]
+    assert f"--mcp-server-url calc={calc_server.http_url}" in meta["manifest"]["reproduce_command"]
     assert meta["mcp_servers"] == [
         {"url": calc_server.http_url, "transport": "streamable-http", "prefix": "calc"},
         {"url": text_server.sse_url, "transport": "sse", "prefix": "txt"},

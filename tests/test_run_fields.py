@@ -70,6 +70,16 @@ def test_generation_flags_reach_the_server_and_are_recorded(tmp_path: Path, llm_
     assert set(json.loads(row["hardware_detail"])) == {"gpu_names", "gpu_count", "cpu_model"}
     assert row["pass_rule"] == "success_boolean_mean_over_attempts"
     assert row["pass_at_1"] == row["success_rate"] / 100 == 0.0  # the scripted model skips the tool
+    [folder] = (tmp_path / "out").iterdir()
+    manifest = json.loads((folder / "metadata.json").read_text())["manifest"]
+    assert manifest["generation_settings"] == settings
+    assert (
+        manifest["hardware_label"] == "2x L4 (test rig)" and manifest["hardware_scope"] == "hosted"
+    )
+    assert set(manifest["hardware_detail"]) == {"gpu_names", "gpu_count", "cpu_model"}
+    command = manifest["reproduce_command"]
+    assert "--temperature 0.3" in command and "--enable-thinking false" in command
+    assert "--hardware-label '2x L4 (test rig)'" in command
 
 
 def test_without_flags_the_fields_are_null_and_nothing_extra_is_sent(

@@ -230,6 +230,9 @@ def test_with_the_flag_the_grant_is_warned_about_and_recorded(tmp_path: Path, ll
     meta = json.loads((folder / "metadata.json").read_text())
     assert meta["sandbox"]["allow_host_access"] is True
     assert meta["sandbox"]["host_access_imports"] == ["os"]
+    assert meta["manifest"]["allow_host_access"] is True
+    assert meta["manifest"]["host_access_imports"] == ["os"]
+    assert "--allow-host-access" in meta["manifest"]["reproduce_command"]
     [row] = json.loads((folder / "results.json").read_text())
     assert row["success"] is True and row["error"] is None
 
