@@ -295,18 +295,25 @@ def run_tasks(
     """
 
     def run_one(position: int) -> TaskRecord:
-        record = execute_task(
-            make_agent(),
-            tasks[position],
-            agent_type,
-            run_id=run_id,
-            test_index=index_offset + position,
-            model_id=model_id,
-            provider=provider,
-            tracer=tracer,
-            attempt=attempt,
-            keyword_match=keyword_match,
-        )
+        agent = make_agent()
+        try:
+            record = execute_task(
+                agent,
+                tasks[position],
+                agent_type,
+                run_id=run_id,
+                test_index=index_offset + position,
+                model_id=model_id,
+                provider=provider,
+                tracer=tracer,
+                attempt=attempt,
+                keyword_match=keyword_match,
+            )
+        finally:
+            # a CodeAgent's code process ends with its task (smolagents' cleanup hook)
+            cleanup = getattr(agent, "cleanup", None)
+            if callable(cleanup):
+                cleanup()
         if on_record is not None:
             on_record(record)
         return record

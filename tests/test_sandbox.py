@@ -286,6 +286,10 @@ def test_code_past_its_limit_is_killed_and_ends_the_task(tmp_path: Path, llm_ser
     assert add["success"] is True and add["tools_used"] == ["calculator"], add
     assert len(llm_server.requests) == 3  # one per task: no second chance after an overrun
     assert elapsed < 100  # the sleep alone would take 100 s, the power far longer
+    import multiprocessing
+
+    # no code process outlives the run
+    assert [p for p in multiprocessing.active_children() if p.name == "smoltrace-code"] == []
 
 
 def test_process_executor_keeps_state_and_the_interpreter_rules() -> None:
