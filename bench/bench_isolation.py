@@ -3,7 +3,8 @@
 Reuse is what the harness did before isolation (and is wrong: a reused CodeAgent's executor keeps the
 variables and imports of earlier tasks); it is timed here only as the baseline. Measured on the
 mock oracle (pure harness overhead, the worst case for the relative cost) and on litellm against the
-scripted server with 200 ms per model call (where workers pay off).
+scripted server with 200 ms per model call (where workers pay off). A fresh CodeAgent also starts a
+fresh code process (sandbox.executor) at its first action: that is most of its cost.
 Usage: .venv/bin/python bench/bench_isolation.py
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from fakes.llm_server import ScriptedLLMServer, sequence, tool_call
+from fakes.llm_server import Reply, ScriptedLLMServer, code, message_text, tool_call
 
 from smoltrace.agents import build_agent
 from smoltrace.models import build_model
@@ -92,24 +93,28 @@ def main() -> None:
             )
     import litellm  # noqa: F401  (import once, outside the timings)
 
+    def respond(body: dict) -> Reply:
+        # stateless (the same conversation is run twice): look the weather up, then answer
+        if not body.get("tools"):  # a CodeAgent: one action that calls the tool and answers
+            return code('final_answer(get_weather(location="Paris, France"))')
+        if "Observation:" in message_text(body["messages"][-1]):
+            return tool_call("final_answer", answer="22")
+        return tool_call("get_weather", location="Paris, France")
+
     with ScriptedLLMServer(latency_s=0.2) as server:
-        server.set_responder(
-            sequence(
-                tool_call("get_weather", location="Paris, France"),
-                tool_call("final_answer", answer="22"),
-            )
-        )
+        server.set_responder(respond)
         model = build_model("litellm", "openai/gpt-4o-mini", api_base=server.openai_base)
-        for workers in (1, 4, 8):
-            timed(
-                f"litellm + server (200 ms/call), {workers} worker(s)",
-                tasks(24, "tool"),
-                "tool",
-                model,
-                model_id="openai/gpt-4o-mini",
-                provider="litellm",
-                workers=workers,
-            )
+        for agent_type in ("tool", "code"):
+            for workers in (1, 4, 8):
+                timed(
+                    f"litellm + server (200 ms/call), {agent_type}, {workers} worker(s)",
+                    tasks(24, agent_type),
+                    agent_type,
+                    model,
+                    model_id="openai/gpt-4o-mini",
+                    provider="litellm",
+                    workers=workers,
+                )
 
 
 if __name__ == "__main__":

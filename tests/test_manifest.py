@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from conftest import BIN, cli_env
-from fakes.llm_server import Reply, tool_call
+from fakes.llm_server import Reply, message_text, tool_call
 from hubtest import TOKEN, hub_server, load_hub
 
 from smoltrace.manifest import RunManifest
@@ -56,7 +56,7 @@ def load(folder: Path, name: str) -> Any:
 def recorded_run(tmp_path: Path, llm_server) -> dict[str, Any]:
     def respond(body: dict) -> Reply:
         # stateless, so that a rerun gets the same answers: weather first, then the answer
-        if any(m.get("role") in ("tool", "tool-response") for m in body["messages"]):
+        if "Observation:" in message_text(body["messages"][-1]):
             return tool_call("final_answer", answer="22°C in Paris")
         return tool_call("get_weather", location="Paris, France")
 
@@ -160,7 +160,10 @@ def test_the_reproduce_command_runs_the_same_evaluation(recorded_run, tmp_path: 
     def comparable(rows: list[dict]) -> list[dict]:
         return [{k: v for k, v in r.items() if k not in (*TIMING, "run_id")} for r in rows]
 
-    assert comparable(load(rerun, "results.json")) == comparable(load(folder, "results.json"))
+    first_rows = load(folder, "results.json")
+    assert [r["tools_used"] for r in first_rows] == [["get_weather"]] * 3
+    assert all(r["success"] for r in first_rows)
+    assert comparable(load(rerun, "results.json")) == comparable(first_rows)
     first, again = (
         load(folder, "metadata.json")["manifest"],
         load(rerun, "metadata.json")["manifest"],
