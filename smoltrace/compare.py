@@ -1,7 +1,7 @@
 """`smoltrace-compare A B`: is run B better or worse than run A, beyond chance?
 
 A and B are run folders, their results.json files, or Hub results datasets. Parsing and output
-only; the pairing and the statistics live in `smoltrace.comparison` and `smoltrace.stats`.
+only; the pairing and the statistics live in `smoltrace.comparison` and `smoltrace.scoring.stats`.
 Exit codes: 0 compared, 2 bad input, 3 the `--max-regression` gate failed.
 """
 
@@ -13,7 +13,7 @@ import sys
 
 from .cli import DefaultsHelpFormatter, OneLineErrorParser
 from .errors import GATE_FAILED, ConfigError
-from .stats import BOOTSTRAP_ITERATIONS
+from .scoring.stats import BOOTSTRAP_ITERATIONS
 
 PROG = "smoltrace-compare"
 

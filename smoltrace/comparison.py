@@ -3,7 +3,7 @@
 Two runs are compared only on what both ran: a task is identified by its task id and agent type,
 and its attempts in each run are pooled. Pairing removes the task-to-task spread (easy and hard
 tasks are easy and hard for both), which is what makes a paired interval narrower than comparing
-two independent intervals. The statistics are in `smoltrace.stats`; this module reads runs (a run
+two independent intervals. The statistics are in `smoltrace.scoring.stats`; this module reads runs (a run
 folder, its `results.json`, or a Hub results dataset) and builds the report.
 """
 
@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-from .stats import BOOTSTRAP_ITERATIONS, CONFIDENCE, paired_bootstrap_interval, paired_comparison
+from .scoring.stats import (
+    BOOTSTRAP_ITERATIONS,
+    CONFIDENCE,
+    paired_bootstrap_interval,
+    paired_comparison,
+)
 
 logger = logging.getLogger(__name__)
 

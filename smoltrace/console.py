@@ -126,7 +126,7 @@ class RunConsole:
 def summary_line(agent_type: str, records: list[dict[str, Any]]) -> str:
     """`TOOL: 9/10 (90.0%, 95% CI 59.6–98.2%)`; with repeats also the tasks, pass@K and pass^K."""
     from .outputs.uncertainty import uncertainty_columns
-    from .stats import success_rate, task_clusters
+    from .scoring.stats import success_rate, task_clusters
 
     passed = sum(1 for r in records if r.get("success"))
     stats = uncertainty_columns(records)
@@ -146,7 +146,7 @@ def summary_line(agent_type: str, records: list[dict[str, Any]]) -> str:
 
 def task_estimate_lines(records: list[dict[str, Any]]) -> list[str]:
     """With repeats, one line per task: successes over attempts, pass@k and pass^k for k = 1..n."""
-    from .stats import task_estimates
+    from .scoring.stats import task_estimates
 
     estimates = task_estimates(records)
     if max((e["attempts"] for e in estimates), default=0) < 2:

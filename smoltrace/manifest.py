@@ -93,6 +93,9 @@ class RunManifest:
     hardware_label: str | None = None
     hardware_scope: str | None = None
     hardware_detail: dict[str, Any] | None = None
+    # --repeats and the seed attempt k sent (base_seed + k)
+    repeats: int = 1
+    base_seed: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types, every string redacted."""
@@ -186,6 +189,8 @@ def _reproduce_command(args: argparse.Namespace, run_id: str, model_args: dict[s
         ("--search-provider", args.search_provider),
         ("--mcp-transport", getattr(args, "mcp_transport", None)),
         ("--hardware-label", getattr(args, "hardware_label", None)),
+        ("--repeats", getattr(args, "repeats", 1) if getattr(args, "repeats", 1) != 1 else None),
+        ("--seed", getattr(args, "seed", None)),
     ]
     from .generation import GENERATION_FLAGS
 
@@ -240,6 +245,7 @@ def build_manifest(
     hardware: dict[str, Any] | None = None,
 ) -> RunManifest:
     """The manifest of a CLI run from its parsed arguments and what the run really used."""
+    from .repeats import base_seed
     from .tools import tool_names
 
     effective_max_steps = (prompt_config or {}).get("max_steps", args.max_steps)
@@ -287,4 +293,8 @@ def build_manifest(
         hardware_detail=json.loads(hardware["hardware_detail"])
         if hardware and hardware.get("hardware_detail")
         else None,
+        repeats=getattr(args, "repeats", 1),
+        base_seed=base_seed(
+            getattr(args, "repeats", 1), getattr(args, "seed", None), model_args, args.provider
+        ),
     )

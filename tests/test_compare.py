@@ -22,7 +22,7 @@ from fakes.hub_server import FakeHub
 from fakes.llm_server import ScriptedLLMServer, graded_addition
 from hubtest import TOKEN, hub_server, make_run_folder
 
-from smoltrace import stats
+from smoltrace.scoring import stats
 
 TASKS = [
     {

@@ -254,3 +254,13 @@ def test_readme_example_is_this_run(repeated_run: dict) -> None:
     assert f"`{line}`" in readme
     naive_low, naive_high = wilson(sum(SUCCESSES), K * len(TASKS))  # attempts as independent
     assert f"would claim {100 * naive_low:.1f}–{100 * naive_high:.1f}%" in readme
+
+
+def test_manifest_records_repeats_and_seed(repeated_run: dict) -> None:
+    import shlex
+
+    manifest = load(repeated_run["folder"], "metadata.json")["manifest"]
+    assert (manifest["repeats"], manifest["base_seed"]) == (K, BASE_SEED)
+    command = shlex.split(manifest["reproduce_command"])
+    assert command[command.index("--repeats") + 1] == str(K)
+    assert command[command.index("--seed") + 1] == str(BASE_SEED)

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smoltrace import stats
+from smoltrace.scoring import stats
 
 Z = 1.959963984540054
 

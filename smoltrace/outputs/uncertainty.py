@@ -11,7 +11,7 @@ import functools
 from typing import Any
 
 from ..pricing import COST_DIGITS
-from ..stats import (
+from ..scoring.stats import (
     Estimate,
     clustered_mean,
     mean_pass_at_k,

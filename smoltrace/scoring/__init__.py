@@ -1,6 +1,8 @@
-"""Scoring a task execution: the keyword matching rule (`matching`) and the success rule (`success`).
+"""Scoring a task execution: the keyword matching rule (`matching`) and the success rule (`success`);
+the statistics of a run and of two runs compared (`stats`: pass@k, intervals, paired tests).
 
-Modules are named for the rule they hold; this package re-exports the public names.
+Modules are named for the rule they hold; this package re-exports the scoring names (the
+statistics are imported from `smoltrace.scoring.stats`).
 """
 
 from __future__ import annotations
