@@ -199,6 +199,85 @@ def build_parser() -> argparse.ArgumentParser:
         "(22 != 122); substring = the original harness's substring test",
     )
 
+    limits = parser.add_argument_group(
+        "limits, retries and resume (see README: When things go wrong)"
+    )
+    limits.add_argument(
+        "--request-timeout",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="Seconds one model HTTP request may take before it is abandoned (and retried)",
+    )
+    limits.add_argument(
+        "--task-timeout",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="Seconds one task may take; then it ends with stop_reason timeout and the run goes on (0: no limit)",
+    )
+    limits.add_argument(
+        "--tool-timeout",
+        type=float,
+        default=120.0,
+        metavar="S",
+        help="Seconds one tool call may take; then the agent gets a timeout error from that tool (0: no limit)",
+    )
+    limits.add_argument(
+        "--max-retries",
+        type=int,
+        default=5,
+        metavar="N",
+        help="Retries of one failed model call (429, 5xx, connection errors, timeouts, malformed responses)",
+    )
+    limits.add_argument(
+        "--retry-budget",
+        type=int,
+        default=20,
+        metavar="N",
+        help="Retries one task may spend over all its model calls",
+    )
+    limits.add_argument(
+        "--retry-backoff",
+        type=float,
+        default=0.5,
+        metavar="S",
+        help="First retry delay; doubles per attempt with jitter",
+    )
+    limits.add_argument(
+        "--retry-max-delay",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="Cap for one retry delay, also for a server's Retry-After",
+    )
+    limits.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        metavar="N",
+        help="Most model calls in flight (default: --parallel-workers); shrinks on 429s, grows back on success",
+    )
+    limits.add_argument(
+        "--max-error-rate",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="Share of tasks (0-1) that may error or time out before the run exits with code 3",
+    )
+    limits.add_argument(
+        "--resume",
+        default=None,
+        metavar="FOLDER",
+        help="Continue an interrupted run from its folder: finished tasks are not run again",
+    )
+    limits.add_argument(
+        "--retry-errors",
+        default=None,
+        metavar="FOLDER",
+        help="Run again only the errored, timed-out and interrupted tasks of a run folder",
+    )
+
     telemetry = parser.add_argument_group("telemetry")
     telemetry.add_argument(
         "--enable-otel", action="store_true", help="Record OpenTelemetry traces and metrics"
@@ -314,14 +393,33 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def explicit_flags(parser: argparse.ArgumentParser, argv: list[str] | None) -> set[str]:
+    """Dest names of the flags given on the command line (not left at their defaults)."""
+    probe = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    for action in parser._actions:
+        if action.option_strings and not isinstance(action, argparse._HelpAction):
+            kwargs: dict = {"dest": action.dest, "default": argparse.SUPPRESS}
+            if action.nargs == 0:
+                kwargs["action"] = "store_const"
+                kwargs["const"] = True
+            else:
+                kwargs["nargs"] = action.nargs
+            probe.add_argument(*action.option_strings, **kwargs)
+    given, _ = probe.parse_known_args(argv)
+    return set(vars(given))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, run, and turn user mistakes into one-line errors with exit code 2."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not args.model and not args.push_only:
+    if not args.model and not (args.push_only or args.resume or args.retry_errors):
         parser.error("the following arguments are required: --model")
     if args.min_success_rate is not None and not 0 <= args.min_success_rate <= 100:
         parser.error(f"--min-success-rate {args.min_success_rate:g} is outside 0..100 (a percent)")
+    if args.resume and args.retry_errors:
+        parser.error("--resume and --retry-errors cannot be combined; pick one")
+    args.explicit_flags = explicit_flags(parser, argv)
     from .main import run_cli
 
     return run_cli(args)

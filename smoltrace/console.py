@@ -122,6 +122,23 @@ class RunConsole:
         for agent_type, records in ran:
             self.out.print(summary_line(agent_type, records))
 
+    def run_status(self, status: dict[str, Any], throttling: dict[str, Any], retries: int) -> None:
+        """How the run ended: its status and counts, retries, and whether it was throttled."""
+        if self.quiet:
+            return
+        self.out.print(
+            f"[STATUS] {status['run_status']}: {status['completed_tests']} of "
+            f"{status['planned_tests']} tasks scored, {status['errored_tests']} errored, "
+            f"{status['timed_out_tests']} timed out, {status['max_steps_tests']} hit max steps, "
+            f"{status['interrupted_tests']} interrupted; {retries} model-call retries"
+        )
+        if throttling["throttle_events"]:
+            self.out.print(
+                f"[THROTTLED] the provider rate-limited {throttling['throttle_events']} call(s): "
+                f"model calls in flight went down to {throttling['lowest_connections']} of "
+                f"{throttling['max_connections']}"
+            )
+
 
 def summary_line(agent_type: str, records: list[dict[str, Any]]) -> str:
     """`TOOL: 9/10 (90.0%, 95% CI 59.6–98.2%)`; with repeats also the tasks, pass@K and pass^K."""

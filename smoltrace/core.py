@@ -17,11 +17,13 @@ from typing import Any, cast
 
 from .agents import AGENT_TYPES, DEFAULT_MAX_STEPS, build_agent, check_agents
 from .errors import ConfigError
-from .models import build_model, check_provider, parse_model_args
+from .limits import DEFAULT_TASK_TIMEOUT_S, RunControl, bound_tool
+from .models import DEFAULT_REQUEST_TIMEOUT_S, build_model, check_provider, parse_model_args
 from .otel import setup_inmemory_otel
 from .outputs.naming import RUN_ID_PATTERN
 from .redaction import RedactingFilter
 from .repeats import apply_seed, attempt_seeds, base_seed
+from .retry import ConcurrencyLimiter, RetryPolicy, guard_model
 from .runner import TaskRecord, run_tasks, test_case_uid
 from .sandbox import check_imports
 from .sandbox.executor import DEFAULT_CODE_TIMEOUT_S
@@ -161,6 +163,12 @@ def run_evaluation(
     otlp_timeout: float = DEFAULT_TIMEOUT_S,
     on_otlp_report: Callable[[dict[str, Any]], None] | None = None,
     keyword_match: str = DEFAULT_KEYWORD_MATCH,
+    task_timeout: float | None = DEFAULT_TASK_TIMEOUT_S,
+    request_timeout: float | None = DEFAULT_REQUEST_TIMEOUT_S,
+    retry_policy: RetryPolicy | None = None,
+    limiter: ConcurrencyLimiter | None = None,
+    control: RunControl | None = None,
+    skip: Callable[[str], bool] | None = None,
 ) -> tuple[dict[str, list[TaskRecord]], list[dict[str, Any]], dict[str, Any], str, str]:
     """Evaluate `model_name` on the task dataset; returns (all_results, traces, metrics, dataset, run_id).
 
@@ -184,6 +192,11 @@ def run_evaluation(
 
     `repeats` runs every task that many times, each attempt in a clean agent, rows carrying
     `attempt` 0..repeats-1; with a `seed` (or a `seed` in `model_args`) attempt k sends seed + k.
+
+    Model calls follow `retry_policy` and share `limiter` (in-flight calls, adapted to 429s); a
+    task over `task_timeout` ends with stop_reason `timeout`, a tool call over `tool_timeout`
+    raises to the agent; `control` is the stop switch an interrupt flips; `skip(test_case_uid)`
+    leaves out tasks already done (a resumed run).
     """
     if debug:
         logging.getLogger("smoltrace").setLevel(logging.DEBUG)
@@ -242,9 +255,12 @@ def run_evaluation(
         working_directory=working_directory,
         allow_local_network=allow_local_network,
     )
+    policy = retry_policy or RetryPolicy()
+    limiter = limiter or ConcurrencyLimiter(workers)
+    control = control or RunControl()
 
     def _build_model() -> Any:
-        return build_model(
+        model = build_model(
             provider,
             model_name,
             api_base=api_base,
@@ -252,7 +268,9 @@ def run_evaluation(
             hf_inference_provider=hf_inference_provider,
             trust_remote_code=trust_remote_code,
             tasks=tasks.tasks,
+            request_timeout=request_timeout,
         )
+        return guard_model(model, policy, limiter)
 
     # Built now, so a model that cannot load is one clear error before any task runs. Models hold
     # no task state: each worker thread keeps one (the first thread gets this one) for all its
@@ -293,7 +311,7 @@ def run_evaluation(
             )
 
             def make_agent(agent_type: str = agent_type, seed: int | None = None) -> Any:
-                return build_agent(
+                agent = build_agent(
                     agent_type,
                     apply_seed(make_model(), seed),
                     prompt_config=prompt_config,
@@ -308,6 +326,9 @@ def run_evaluation(
                     allow_local_network=allow_local_network,
                     code_timeout=tool_timeout,
                 )
+                for tool in agent.tools.values():
+                    bound_tool(tool, tool_timeout)
+                return agent
 
             # attempt by attempt: every task's attempt 0, then attempt 1, ... (each a clean agent)
             for attempt, current_seed in enumerate(seeds):
@@ -324,6 +345,9 @@ def run_evaluation(
                     on_record=record_done,
                     attempt=attempt if repeats > 1 else None,
                     keyword_match=cast(KeywordMatch, keyword_match),  # checked by validate_inputs
+                    control=control,
+                    task_timeout=task_timeout,
+                    skip=skip,
                 )
                 offset += len(selected)
         for agent_type in agent_types:

@@ -8,6 +8,7 @@ leaves nothing behind; and the run folder is complete before any upload, so a fa
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import time
@@ -20,6 +21,7 @@ from .causes import short_error
 from .console import RunConsole
 from .errors import GATE_FAILED, ConfigError, PublishError
 from .redaction import register_secret
+from .run_status import EXIT_ERROR_RATE, exit_code
 from .runner import COMPLETED_STOP_REASONS
 from .scoring import DEFAULT_KEYWORD_MATCH
 
@@ -35,6 +37,42 @@ class RunOutcome:
     all_results: dict[str, list[dict[str, Any]]]
     leaderboard_row: dict[str, Any]
     hub_datasets: dict[str, str] = field(default_factory=dict)
+    status: dict[str, Any] = field(default_factory=dict)
+    signal_exit: int | None = None  # 130 / 143 when a signal stopped the run
+
+
+# Flags of the reliability group, for callers that build their own Namespace (seed API).
+RELIABILITY_DEFAULTS: dict[str, Any] = {
+    "request_timeout": 120.0,
+    "task_timeout": 300.0,
+    "tool_timeout": 120.0,
+    "max_retries": 5,
+    "retry_budget": 20,
+    "retry_backoff": 0.5,
+    "retry_max_delay": 30.0,
+    "max_connections": None,
+    "max_error_rate": 0.0,
+    "resume": None,
+    "retry_errors": None,
+    "explicit_flags": set(),
+}
+
+
+def _check_limits(args: argparse.Namespace) -> None:
+    for name in ("request_timeout", "task_timeout", "tool_timeout", "retry_backoff"):
+        if getattr(args, name) < 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 0 seconds")
+    if args.request_timeout == 0:
+        raise ConfigError("--request-timeout must be more than 0 seconds")
+    for name in ("max_retries", "retry_budget"):
+        if getattr(args, name) < 0:
+            raise ConfigError(f"--{name.replace('_', '-')} must be >= 0")
+    if args.retry_max_delay <= 0:
+        raise ConfigError("--retry-max-delay must be more than 0 seconds")
+    if args.max_connections is not None and args.max_connections < 1:
+        raise ConfigError("--max-connections must be at least 1")
+    if not 0 <= args.max_error_rate <= 1:
+        raise ConfigError("--max-error-rate must be between 0 and 1, e.g. 0.05")
 
 
 @dataclass
@@ -69,6 +107,7 @@ def _plan(args: argparse.Namespace, console: RunConsole) -> _Plan:
     if getattr(args, "otlp_endpoint", None):
         args.enable_otel = True  # --otlp-endpoint implies --enable-otel
     agent_types = ["tool", "code"] if args.agent_type == "both" else [args.agent_type]
+    _check_limits(args)
     run_id, model_args = validate_inputs(
         model_name=args.model,
         agent_types=agent_types,
@@ -269,20 +308,43 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
     )
     from .core import SINGLE_WORKER_PROVIDERS, run_evaluation
     from .hardware import hardware_fields
+    from .journal import prepare_resume, write_settings
+    from .limits import RunControl
     from .manifest import build_manifest
     from .outputs.leaderboard import compute_leaderboard_row
     from .outputs.local import RunFolder, build_metadata
     from .outputs.naming import generate_dataset_names, run_timestamp
     from .outputs.results import flatten_results_for_hf
-    from .sandbox.executor import DEFAULT_CODE_TIMEOUT_S
+    from .retry import ConcurrencyLimiter, RetryPolicy
+    from .run_status import run_status
+    from .runner import test_case_uid
     from .telemetry.otlp import DEFAULT_TIMEOUT_S
 
+    for name, default in RELIABILITY_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    resumed = None
+    if args.resume or args.retry_errors:
+        resumed = prepare_resume(
+            args, set(args.explicit_flags), retry_errors=bool(args.retry_errors)
+        )
     plan = _plan(args, console)
     from .repeats import base_seed, repeats_record
 
     repeats = getattr(args, "repeats", 1)
     seed = base_seed(repeats, getattr(args, "seed", None), plan.model_args, args.provider)
-    timestamp = run_timestamp()
+    planned = [
+        test_case_uid(agent_type, task["id"], attempt if repeats > 1 else None)
+        for agent_type, tasks in plan.selection.items()
+        for attempt in range(repeats)
+        for task in tasks
+    ]
+    if resumed is not None and planned != resumed.planned:
+        raise ConfigError(
+            f"{resumed.folder}: the tasks differ from the run's ({len(planned)} planned now, "
+            f"{len(resumed.planned)} then); the dataset or filters changed, so start a new run"
+        )
+    timestamp = resumed.timestamp if resumed else run_timestamp()
     user, hub_names = "local", {}
     if plan.output_format == "hub":
         from .outputs.hub import require_hf_user
@@ -314,12 +376,31 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
     if plan.prompt_config:
         console.info(f"[CONFIG] Loaded prompt config from {args.prompt_yml}")
 
-    folder = RunFolder.create(args.output_dir, args.model, args.agent_type, timestamp)
-    started_at = datetime.now(timezone.utc).isoformat()
+    if resumed is not None:
+        folder = RunFolder(resumed.folder)
+        started_at = _started_at(resumed.folder) or datetime.now(timezone.utc).isoformat()
+        console.info(
+            f"[RESUME] {resumed.folder}: {len(resumed.done)} of {len(planned)} tasks have a "
+            f"result; running the other {len(planned) - len(resumed.done)}"
+        )
+    else:
+        folder = RunFolder.create(args.output_dir, args.model, args.agent_type, timestamp)
+        started_at = datetime.now(timezone.utc).isoformat()
+        write_settings(folder.path, args, run_id=plan.run_id, timestamp=timestamp, planned=planned)
     started = time.perf_counter()
     console.info(f"[RUN ID] {plan.run_id}")
-    total = repeats * sum(map(len, plan.selection.values()))
-    console.start_progress(total)
+    done = resumed.done if resumed else {}
+    console.start_progress(len(planned) - len(done))
+    control = RunControl()
+    limiter = ConcurrencyLimiter(
+        min(args.max_connections or args.parallel_workers, args.parallel_workers)
+    )
+    policy = RetryPolicy(
+        max_retries=args.max_retries,
+        task_budget=args.retry_budget,
+        base_delay_s=args.retry_backoff,
+        max_delay_s=args.retry_max_delay,
+    )
 
     def on_record(record: dict[str, Any]) -> None:
         folder.append_record(record)
@@ -328,51 +409,65 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
     otlp_report: dict[str, Any] = {}
 
     try:
-        all_results, trace_data, metric_data, dataset_used, run_id = run_evaluation(
-            args.model,
-            plan.agent_types,
-            args.difficulty,
-            args.dataset_name,
-            args.split,
-            args.enable_otel,
-            not args.quiet,
-            args.debug,
-            args.provider,
-            plan.prompt_config,
-            args.mcp_server_url,
-            plan.run_id,
-            plan.enable_gpu_metrics,
-            api_base=args.api_base,
-            parallel_workers=args.parallel_workers,
-            model_args=plan.model_args,
-            max_steps=args.max_steps,
-            dataset_revision=args.dataset_revision,
-            enable_tools=args.enable_tools,
-            additional_imports=args.additional_imports,
-            search_provider=args.search_provider,
-            hf_inference_provider=args.hf_inference_provider,
-            trust_remote_code=args.trust_remote_code,
-            allow_host_access=args.allow_host_access,
-            mcp_transport=args.mcp_transport,
-            working_directory=args.working_directory,
-            allow_local_network=getattr(args, "allow_local_network", False),
-            task_set=plan.task_set,
-            on_record=on_record,
-            repeats=repeats,
-            seed=getattr(args, "seed", None),
-            otlp_endpoint=getattr(args, "otlp_endpoint", None),
-            otlp_headers=getattr(args, "otlp_header", None),
-            otlp_timeout=getattr(args, "otlp_timeout", DEFAULT_TIMEOUT_S),
-            on_otlp_report=otlp_report.update,
-            keyword_match=getattr(args, "keyword_match", DEFAULT_KEYWORD_MATCH),
-        )
+        with control.signals_handled():
+            all_results, trace_data, metric_data, dataset_used, run_id = run_evaluation(
+                args.model,
+                plan.agent_types,
+                args.difficulty,
+                args.dataset_name,
+                args.split,
+                args.enable_otel,
+                not args.quiet,
+                args.debug,
+                args.provider,
+                plan.prompt_config,
+                args.mcp_server_url,
+                plan.run_id,
+                plan.enable_gpu_metrics,
+                api_base=args.api_base,
+                parallel_workers=args.parallel_workers,
+                model_args=plan.model_args,
+                max_steps=args.max_steps,
+                dataset_revision=args.dataset_revision,
+                enable_tools=args.enable_tools,
+                additional_imports=args.additional_imports,
+                search_provider=args.search_provider,
+                hf_inference_provider=args.hf_inference_provider,
+                trust_remote_code=args.trust_remote_code,
+                allow_host_access=args.allow_host_access,
+                mcp_transport=args.mcp_transport,
+                working_directory=args.working_directory,
+                allow_local_network=getattr(args, "allow_local_network", False),
+                task_set=plan.task_set,
+                on_record=on_record,
+                repeats=repeats,
+                seed=getattr(args, "seed", None),
+                otlp_endpoint=getattr(args, "otlp_endpoint", None),
+                otlp_headers=getattr(args, "otlp_header", None),
+                otlp_timeout=getattr(args, "otlp_timeout", DEFAULT_TIMEOUT_S),
+                on_otlp_report=otlp_report.update,
+                keyword_match=getattr(args, "keyword_match", DEFAULT_KEYWORD_MATCH),
+                task_timeout=args.task_timeout or None,
+                tool_timeout=args.tool_timeout or None,
+                request_timeout=args.request_timeout,
+                retry_policy=policy,
+                limiter=limiter,
+                control=control,
+                skip=done.__contains__,
+            )
     except ConfigError:  # e.g. the model would not load: nothing ran, so nothing is kept
-        folder.discard_if_empty()
+        if resumed is None:
+            folder.discard_if_empty()
         raise
     finally:
         console.stop_progress()
 
     wall_time_ms = (time.perf_counter() - started) * 1000
+    if resumed is not None:
+        all_results = _merge_resumed(all_results, done)
+        trace_data = _prior_traces(folder.path, set(done)) + trace_data
+    records = [r for agent_records in all_results.values() for r in agent_records]
+    status = run_status(records, len(planned))
     rows = flatten_results_for_hf(all_results, args.model)
     finished_at = datetime.now(timezone.utc).isoformat()
     hardware = hardware_fields(args.provider, getattr(args, "hardware_label", None))
@@ -390,7 +485,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
         finished_at=finished_at,
         wall_time_ms=wall_time_ms,
         host_access_imports=plan.host_access_imports,
-        code_timeout_s=DEFAULT_CODE_TIMEOUT_S,
+        code_timeout_s=args.tool_timeout or None,
         mcp_servers=[server.record() for server in plan.mcp_servers],
         generation_settings=plan.generation,
         hardware=hardware,
@@ -422,6 +517,7 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
         generation_settings=plan.generation,
         hardware=hardware,
         manifest=manifest,
+        planned_tests=len(planned),
     )
     metadata = build_metadata(
         run_id=run_id,
@@ -443,17 +539,36 @@ def run_evaluation_flow(args: argparse.Namespace, console: RunConsole | None = N
         sandbox={
             "allow_host_access": bool(args.allow_host_access),
             "host_access_imports": plan.host_access_imports,
-            "code_timeout_s": DEFAULT_CODE_TIMEOUT_S,
+            "code_timeout_s": args.tool_timeout or None,
         },
         otlp=otlp_report or None,
         tools=_tools_record(args),
         repeats=repeats_record(repeats, seed),
         manifest=manifest,
+        status=status,
+        reliability={
+            "request_timeout_s": args.request_timeout,
+            "task_timeout_s": args.task_timeout or None,
+            "tool_timeout_s": args.tool_timeout or None,
+            **policy.as_settings(),
+            **limiter.summary(),
+            "max_error_rate": args.max_error_rate,
+            "retries": sum(int(r.get("retries") or 0) for r in records),
+        },
     )
     folder.write_outputs(rows, trace_data, metric_data, row, metadata)
     console.summaries(all_results)
-    outcome = RunOutcome(run_id, folder.path, all_results, row)
+    outcome = RunOutcome(
+        run_id, folder.path, all_results, row, status=status, signal_exit=control.exit_code
+    )
     console.info(f"\n[SAVED] Run folder: {folder.path}")
+    console.run_status(status, limiter.summary(), metadata["reliability"]["retries"])
+    if control.exit_code is not None:
+        console.error(
+            f"interrupted by {control.signal_name}: {status['interrupted_tests']} of "
+            f"{status['planned_tests']} tasks have no result; the run folder {folder.path} is "
+            f"complete (run_status partial). Resume with: smoltrace-eval --resume {folder.path}"
+        )
     if not args.enable_otel:
         console.info("[INFO] Tracing was off (--enable-otel not given): traces.json is empty.")
     if plan.output_format == "hub":
@@ -485,9 +600,41 @@ def _push_only(args: argparse.Namespace, console: RunConsole) -> int:
     return 0
 
 
+def _started_at(folder: Path) -> str | None:
+    """When the first part of a resumed run started (its earlier metadata, if it got that far)."""
+    import json
+
+    with contextlib.suppress(OSError, ValueError):
+        return json.loads((folder / "metadata.json").read_text(encoding="utf-8"))["started_at"]
+    return None
+
+
+def _merge_resumed(
+    new: dict[str, list[dict[str, Any]]], done: dict[str, dict[str, Any]]
+) -> dict[str, list[dict[str, Any]]]:
+    """Earlier parts' standing records plus this part's, per agent type in test_index order."""
+    merged: dict[str, list[dict[str, Any]]] = {"tool": [], "code": []}
+    for record in [*done.values(), *(r for records in new.values() for r in records)]:
+        merged.setdefault(record["agent_type"], []).append(record)
+    for records in merged.values():
+        records.sort(key=lambda r: r["test_index"])
+    return merged
+
+
+def _prior_traces(folder: Path, keep: set[str]) -> list[dict[str, Any]]:
+    """Traces an earlier part wrote (after a signal) for tasks whose records stand."""
+    import json
+
+    with contextlib.suppress(OSError, ValueError):
+        traces = json.loads((folder / "traces.json").read_text(encoding="utf-8"))
+        return [t for t in traces if set(t.get("test_case_uids") or []) & keep]
+    return []
+
+
 def run_cli(args: argparse.Namespace) -> int:
-    """Run the CLI command; exit codes: 0 done, 1 upload failed or every task errored, 2 bad input,
-    3 the --min-success-rate gate failed, 130 interrupted."""
+    """Run the CLI command; exit codes: 0 every task finished cleanly, 1 upload failed or every
+    task errored, 2 bad input, 3 more errors than --max-error-rate or the --min-success-rate gate
+    failed, 130 SIGINT, 143 SIGTERM."""
     console = RunConsole(quiet=args.quiet, debug=args.debug)
     try:
         if args.push_only:
@@ -502,11 +649,22 @@ def run_cli(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         console.error("interrupted: finished tasks are kept in the run folder's records.jsonl")
         return 130
+    if outcome.signal_exit is not None:
+        return outcome.signal_exit
     rows = [r for records in outcome.all_results.values() for r in records]
     passed = sum(1 for r in rows if r["success"])
     where = (
         ", ".join(outcome.hub_datasets.values()) if outcome.hub_datasets else str(outcome.folder)
     )
+    code = exit_code(outcome.status, args.max_error_rate, None)
+    if code == EXIT_ERROR_RATE:
+        bad = outcome.status["errored_tests"] + outcome.status["timed_out_tests"]
+        console.error(
+            f"{bad} of {outcome.status['planned_tests']} tasks errored or timed out, more than "
+            f"--max-error-rate {args.max_error_rate:g} allows; their rows say why. Outputs: "
+            f"{where}; run them again with: smoltrace-eval --retry-errors {outcome.folder}"
+        )
+        return code
     if rows and all(r.get("stop_reason") not in COMPLETED_STOP_REASONS for r in rows):
         # Nothing was evaluated: a key, endpoint or model problem, not a 0% score.
         first = short_error(str(rows[0]["error"] or rows[0].get("stop_reason")), 300)

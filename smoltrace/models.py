@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 PROVIDERS = ("litellm", "inference", "transformers", "ollama", "mock")
 LOCAL_PROVIDERS = ("transformers", "ollama")
 OLLAMA_DEFAULT_HOST = "http://localhost:11434"
+DEFAULT_REQUEST_TIMEOUT_S = 120.0
 # Placeholder key for OpenAI-compatible servers that need none (the openai client insists on one).
 _NO_KEY = "sk-no-key-required"
 
@@ -130,8 +131,14 @@ def build_model(
     hf_inference_provider: str | None = None,
     trust_remote_code: bool = False,
     tasks: list[dict[str, Any]] | None = None,
+    request_timeout: float | None = None,
 ) -> Any:
-    """A smolagents Model for `provider`; `tasks` is the answer key the mock oracle needs."""
+    """A smolagents Model for `provider`; `tasks` is the answer key the mock oracle needs.
+
+    HTTP models get `request_timeout` on their client and every library retry switched off
+    (smolagents' rate-limit sleeps, the OpenAI SDK's and litellm's retries): smoltrace's own
+    policy (`smoltrace.retry`) is the only one that retries.
+    """
     kwargs = dict(model_args or {})
     if provider == "mock":
         from .mock import OracleModel
@@ -139,6 +146,9 @@ def build_model(
         return OracleModel(tasks or [], model_id=model_id, **kwargs)
     if provider in ("litellm", "ollama"):
         quiet_litellm()
+        kwargs.update(retry=False, max_retries=0, num_retries=0)
+        if request_timeout:
+            kwargs["timeout"] = request_timeout
     if provider == "litellm":
         from smolagents import LiteLLMModel
 
@@ -155,6 +165,9 @@ def build_model(
     if provider == "inference":
         from smolagents import InferenceClientModel
 
+        kwargs["retry"] = False
+        if request_timeout:
+            kwargs["timeout"] = request_timeout
         if api_base:
             # A URL as the model makes the client post to it as-is: an OpenAI-compatible endpoint.
             url = f"{api_base.rstrip('/')}/chat/completions"

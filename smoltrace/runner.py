@@ -25,6 +25,7 @@ from typing import Any
 
 from . import pricing
 from .causes import describe_error
+from .limits import RunControl, TaskGuard, guarding, run_bounded
 from .redaction import secret_redactor
 from .scoring import DEFAULT_KEYWORD_MATCH, KeywordMatch, score
 
@@ -152,12 +153,18 @@ def execute_task(
     tracer: Any = None,
     attempt: int | None = None,
     keyword_match: KeywordMatch = DEFAULT_KEYWORD_MATCH,
+    control: RunControl | None = None,
+    task_timeout: float | None = None,
 ) -> TaskRecord:
     """Run one task once with `agent` (fresh: see the module doc) and build its record.
 
     Never raises for agent or model failures. `attempt` numbers a repeated task's executions
-    (0..K-1; None when the run has no repeats).
+    (0..K-1; None when the run has no repeats). The agent runs on a thread of its own
+    (`limits.run_bounded`): a task over `task_timeout`, or still running when `control` gives up
+    after an interrupt, is recorded at once with stop_reason `timeout` / `interrupted` even while
+    one of its calls hangs.
     """
+    guard = TaskGuard(control or RunControl(), task_timeout)
     return contextvars.copy_context().run(
         _execute,
         agent,
@@ -170,6 +177,7 @@ def execute_task(
         tracer,
         attempt,
         keyword_match,
+        guard,
     )
 
 
@@ -184,6 +192,7 @@ def _execute(
     tracer: Any,
     attempt: int | None,
     keyword_match: KeywordMatch,
+    guard: TaskGuard,
 ) -> TaskRecord:
     from smolagents.memory import FinalAnswerStep
 
@@ -196,18 +205,30 @@ def _execute(
     started = time.perf_counter()
     with _task_span(tracer, task, agent_type, uid, model_id, provider, attempt or 0) as span:
         trace_id, span_id = _hex_ids(span)
-        try:
+
+        def drive() -> None:
+            nonlocal response
             # OpenInference reads `agent.task` for the agent span before run() sets it: without
             # this the span would carry the previous task's prompt.
             agent.task = task["prompt"]
             for event in agent.run(task["prompt"], stream=True, reset=True):
                 if isinstance(event, FinalAnswerStep):
                     response = event.output
-        except Exception as exc:
+
+        with guarding(guard):
+            finished, exc = run_bounded(drive, guard)
+        stopped = None if finished and exc is None else guard.stop_reason
+        if stopped == "timeout":
+            error = f"TaskTimeout: task exceeded --task-timeout {guard.timeout_s:g} s"
+        elif exc is not None and stopped is None:
             error = describe_error(exc)
-            logger.debug("task %s failed", uid, exc_info=True)
+            logger.debug("task %s failed", uid, exc_info=exc)
+        if stopped is not None:
+            response = None  # a cut-off task has no answer, whatever its thread does later
         observed = _observe(agent, agent_type, executed)
-        if error:
+        if stopped is not None:
+            stop_reason = stopped
+        elif error:
             stop_reason = STOP_ERROR
         elif observed["max_steps_reached"]:
             stop_reason = STOP_MAX_STEPS
@@ -220,6 +241,8 @@ def _execute(
         if span is not None:
             span.set_attribute("tests.tool_calls", len(observed["tools_used"]))
             span.set_attribute("tests.steps", observed["steps"])
+            span.set_attribute("smoltrace.stop_reason", stop_reason)
+            span.set_attribute("smoltrace.retries", guard.retries)
             if error:
                 from opentelemetry.trace import Status, StatusCode
 
@@ -235,6 +258,8 @@ def _execute(
         error=error,
         keyword_match=keyword_match,
     )
+    if stopped is not None:  # timed out or interrupted: never a pass
+        scores["success"] = False
     prompt_tokens, completion_tokens = observed["prompt_tokens"], observed["completion_tokens"]
     # No model call: 0.0 for a priced model, still None for an unpriced one (never a fake 0).
     cost = pricing.price(model_id, prompt_tokens, completion_tokens, provider)
@@ -256,6 +281,8 @@ def _execute(
         "planning_steps": observed["planning_steps"],
         "model_calls": observed["model_calls"],
         "stop_reason": stop_reason,
+        "retries": guard.retries,
+        "last_retry_error": guard.last_retry_error,
         "trace_id": trace_id,
         "span_id": span_id,
         "enhanced_trace_info": {},
@@ -285,16 +312,26 @@ def run_tasks(
     on_record: RecordCallback | None = None,
     attempt: int | None = None,
     keyword_match: KeywordMatch = DEFAULT_KEYWORD_MATCH,
+    control: RunControl | None = None,
+    task_timeout: float | None = None,
+    skip: Callable[[str], bool] | None = None,
 ) -> list[TaskRecord]:
     """Run `tasks` on `workers` threads, each task with a new agent from `make_agent()`.
 
     Records come back in dataset order. `make_agent` is called from the worker thread that runs
     the task (it may reuse a model per thread; it must not reuse an agent). `on_record` is called
     as each task finishes (from the worker thread), so a caller can persist it at once and an
-    interrupted run keeps what finished.
+    interrupted run keeps what finished. Once `control` is stopping, no further task starts (those
+    tasks get no record); nor does a task for which `skip(test_case_uid)` holds (done in an
+    earlier part of a resumed run). Test indices stay those of the full `tasks`.
     """
+    control = control or RunControl()
 
-    def run_one(position: int) -> TaskRecord:
+    def run_one(position: int) -> TaskRecord | None:
+        if control.stopping.is_set():
+            return None
+        if skip is not None and skip(test_case_uid(agent_type, tasks[position]["id"], attempt)):
+            return None
         agent = make_agent()
         try:
             record = execute_task(
@@ -308,6 +345,8 @@ def run_tasks(
                 tracer=tracer,
                 attempt=attempt,
                 keyword_match=keyword_match,
+                control=control,
+                task_timeout=task_timeout,
             )
         finally:
             # a CodeAgent's code process ends with its task (smolagents' cleanup hook)
@@ -319,7 +358,7 @@ def run_tasks(
         return record
 
     if workers <= 1 or len(tasks) <= 1:
-        return [run_one(i) for i in range(len(tasks))]
+        return [r for r in map(run_one, range(len(tasks))) if r is not None]
     records: list[TaskRecord | None] = [None] * len(tasks)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smoltrace-worker") as pool:
         futures = {pool.submit(run_one, i): i for i in range(len(tasks))}

@@ -9,7 +9,7 @@ from pathlib import Path
 from smoltrace.core import run_evaluation
 from smoltrace.main import RunOutcome  # noqa: F401  (the CLI flow module must import cleanly)
 from smoltrace.outputs.leaderboard import LEADERBOARD_COLUMNS, compute_leaderboard_row
-from smoltrace.outputs.local import OUTPUT_FILES
+from smoltrace.outputs.local import OUTPUT_FILES, SETTINGS
 from smoltrace.outputs.results import RESULTS_COLUMNS, flatten_results_for_hf
 
 DOC = (Path(__file__).resolve().parent.parent / "smoltrace_dataset_structure.md").read_text()
@@ -45,7 +45,7 @@ def test_leaderboard_columns_match_the_doc() -> None:
 
 def test_run_folder_files_match_the_doc() -> None:
     documented = table_first_column("### Local run folder")
-    assert documented == ["records.jsonl", *OUTPUT_FILES]
+    assert documented == ["records.jsonl", SETTINGS, *OUTPUT_FILES]
     meta_fields = table_first_column("#### metadata.json")
     from smoltrace.outputs.local import build_metadata
 

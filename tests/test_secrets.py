@@ -95,6 +95,8 @@ def test_cli_outputs_console_and_hub_hold_no_echoed_secret(
             "--hf-token-file",
             str(token_file),
             "--debug",
+            "--max-error-rate",
+            "0.5",  # one task fails on purpose
             "--output-format",
             "json",
             "--output-dir",

@@ -74,6 +74,8 @@ RESULTS_TYPES: dict[str, str] = {
     "stop_reason": "string",
     "response": "string",
     "error": "string",
+    "retries": "int",
+    "last_retry_error": "string",
     "trace_id": "string",
     "span_id": "string",
     "run_id": "string",
@@ -129,6 +131,12 @@ METRICS_TYPES: dict[str, str] = {
 }
 _LEADERBOARD_INTS = {
     "max_steps",
+    "planned_tests",
+    "completed_tests",
+    "errored_tests",
+    "timed_out_tests",
+    "max_steps_tests",
+    "interrupted_tests",
     "total_tests",
     "successful_tests",
     "failed_tests",
@@ -139,6 +147,7 @@ _LEADERBOARD_INTS = {
 }
 _LEADERBOARD_STRINGS = {
     "run_id", "model", "agent_type", "provider", "timestamp", "submitted_by", "use_case", "team",
+    "run_status",
     "purpose", "suite_version", "results_dataset", "traces_dataset", "metrics_dataset",
     "dataset_used", "dataset_revision", "notes",
     "pass_rule", "generation_settings", "hardware", "hardware_detail", "hardware_scope",

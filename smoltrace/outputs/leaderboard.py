@@ -9,6 +9,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..generation import settings_column
 from ..pricing import COST_DIGITS
+from ..run_status import STATUS_FIELDS, run_status
 from .results import ordered_records
 from .uncertainty import UNCERTAINTY_COLUMNS, uncertainty_columns
 
@@ -51,10 +52,12 @@ LEADERBOARD_COLUMNS = (
     "metrics_dataset",
     "dataset_used",
     "dataset_revision",
+    *STATUS_FIELDS,
     "total_tests",
     "successful_tests",
     "failed_tests",
     "success_rate",
+    "scored_success_rate",
     "avg_steps",
     "avg_duration_ms",
     "total_duration_ms",
@@ -188,12 +191,15 @@ def compute_leaderboard_row(
     generation_settings: dict[str, Any] | None = None,
     hardware: dict[str, Any] | None = None,
     manifest: dict[str, Any] | None = None,
+    planned_tests: int | None = None,
 ) -> dict[str, Any]:
     """Every leaderboard column, computed from the run's records (tokens and cost counted once).
 
     `trace_data` is accepted for the seed's signature; the records already carry the per-task
     totals that agree with their traces, so summing traces again would double-count. The key
     fields of the run `manifest` (smoltrace.manifest) are copied: how the run was made.
+    `success_rate` is over the `planned_tests` (default: the records), as in the original;
+    `scored_success_rate` over the tasks that ran to an end. A failed run has null rates.
     """
     from .. import __version__
 
@@ -208,6 +214,9 @@ def compute_leaderboard_row(
     tokens = sum(int(r.get("total_tokens") or 0) for r in records)
     costs = [float(r["cost_usd"]) for r in records if r.get("cost_usd") is not None]
     total_cost = round(sum(costs), COST_DIGITS) if costs else None
+    status = run_status(records, planned_tests)
+    planned, scored = status["planned_tests"], status["completed_tests"]
+    failed = status["run_status"] == "failed"
     gpu = gpu_leaderboard_fields((metric_data or {}).get("resourceMetrics"))
     finished = timestamp or datetime.now(timezone.utc).isoformat()
     row: dict[str, Any] = {
@@ -226,10 +235,12 @@ def compute_leaderboard_row(
         "metrics_dataset": metrics_dataset,
         "dataset_used": dataset_used,
         "dataset_revision": dataset_revision,
+        **status,
         "total_tests": total,
         "successful_tests": successes,
         "failed_tests": total - successes,
-        "success_rate": round(100 * successes / total, 2) if total else 0.0,
+        "success_rate": None if failed else round(100 * successes / planned, 2) if planned else 0.0,
+        "scored_success_rate": round(100 * successes / scored, 2) if scored else None,
         "avg_steps": round(sum(int(r.get("steps") or 0) for r in records) / total, 2)
         if total
         else 0.0,

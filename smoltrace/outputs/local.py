@@ -18,6 +18,7 @@ from .naming import make_run_folder, run_timestamp
 from .results import flatten_results_for_hf
 
 JOURNAL = "records.jsonl"
+SETTINGS = "run_settings.json"  # written when the run starts; read by --resume
 OUTPUT_FILES = (
     "results.json",
     "traces.json",
@@ -64,10 +65,12 @@ class RunFolder:
         if journal.exists() and journal.stat().st_size:
             return
         journal.unlink(missing_ok=True)
+        (self.path / SETTINGS).unlink(missing_ok=True)
         with contextlib.suppress(OSError):  # not empty after all: keep it
             self.path.rmdir()
 
     def append_record(self, record: dict[str, Any]) -> None:
+        """Append one record as one line, flushed to the OS at once (it survives a kill -9)."""
         line = json.dumps(record, default=str, ensure_ascii=False)
         with self._lock, (self.path / JOURNAL).open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
@@ -180,11 +183,16 @@ def build_metadata(
     tools: dict[str, Any] | None = None,
     repeats: dict[str, Any] | None = None,
     manifest: dict[str, Any] | None = None,
+    status: dict[str, Any] | None = None,
+    reliability: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """metadata.json; `manifest` is the run manifest (smoltrace.manifest), None when unknown."""
     from .. import __version__
+    from ..run_status import STATUS_FIELDS
 
     return {
+        **{name: (status or {}).get(name) for name in STATUS_FIELDS},
+        "reliability": reliability,
         "run_id": run_id,
         "model": model,
         "provider": provider,

@@ -27,6 +27,8 @@ RESULTS_COLUMNS = (
     "stop_reason",
     "response",
     "error",
+    "retries",
+    "last_retry_error",
     "trace_id",
     "span_id",
     "run_id",
