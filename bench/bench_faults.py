@@ -97,7 +97,8 @@ def peak_rss_mib(n: int) -> float:
         "from smoltrace.core import run_evaluation\n"
         f"run_evaluation(model_name='oracle', agent_types=['tool'], provider='mock', "
         f"parallel_workers=4, task_set=tasks({n}), verbose=False)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        # VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the parent across exec
+        "print([l.split()[1] for l in open('/proc/self/status') if l.startswith('VmHWM')][0])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return int(out.stdout.strip().splitlines()[-1]) / 1024
@@ -108,8 +109,15 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=100)
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--skip-rss", action="store_true")
+    parser.add_argument("--rss-only", action="store_true")
     options = parser.parse_args()
     n, workers = options.tasks, options.workers
+    if options.rss_only:
+        small, large = peak_rss_mib(100), peak_rss_mib(1000)
+        print(
+            f"peak RSS, mock, 100 tasks {small:.1f} MiB; 1,000 tasks {large:.1f} MiB (x{large / small:.2f})"
+        )
+        return
     import litellm  # noqa: F401  (imported once, outside the timings)
 
     base, passed, _, _ = one_run(None, n, workers)
