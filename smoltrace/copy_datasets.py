@@ -29,6 +29,7 @@ TASK_TYPES = {
     "difficulty": "string",
     "agent_type": "string",
     "category": "string",
+    "required_tools": "list<string>",
 }
 
 
