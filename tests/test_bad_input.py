@@ -3,7 +3,8 @@
 Every case runs `smoltrace-eval` in a subprocess against its own scripted model server (where a
 provider is needed the CLI gets `--provider litellm --model openai/gpt-4o-mini --api-base <server>`),
 so a case that wrongly went ahead would show up as a request to the server. The subprocesses are
-started together in one module fixture because each costs about a second of interpreter start-up.
+started together by one module fixture because each costs seconds of interpreter start-up, but each
+test waits only for its own case, so a slow machine stretches no single test past its time limit.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -310,17 +312,18 @@ def _run_case(case: Case, folder: Path) -> Outcome:
 
 
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Future[Outcome]]]:
+    """Every case started at once, in test order, on a small pool; tests wait for their own."""
     folder = tmp_path_factory.mktemp("bad-input")
     for name, data in FILES.items():
         (folder / name).write_bytes(data)
     (folder / "folder.jsonl").mkdir()
     (folder / "empty-hf-home").mkdir()
-    # the cases that import litellm (about 8 s each) go first, so they overlap the quick ones
-    ordered = sorted(CASES, key=lambda c: "API_KEY" not in "".join(c.expect))
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2)) as pool:
-        results = pool.map(lambda case: (case.name, _run_case(case, folder)), ordered)
-        return dict(results)
+    pool = ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 2))
+    try:
+        yield {case.name: pool.submit(_run_case, case, folder) for case in CASES}
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def test_cases_are_distinct() -> None:
@@ -328,8 +331,10 @@ def test_cases_are_distinct() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bad_input_is_one_clean_error_line(case: Case, outcomes: dict[str, Outcome]) -> None:
-    outcome = outcomes[case.name]
+def test_bad_input_is_one_clean_error_line(
+    case: Case, outcomes: dict[str, Future[Outcome]]
+) -> None:
+    outcome = outcomes[case.name].result()
     shown = f"stdout:\n{outcome.stdout}\nstderr:\n{outcome.stderr}"
     assert outcome.returncode == 2, shown
     assert "Traceback" not in outcome.stdout + outcome.stderr, shown
