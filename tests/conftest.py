@@ -7,8 +7,10 @@ forgot to start the local Hub fails fast instead of reaching the internet.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -78,3 +80,22 @@ def llm_server():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Each test starts from the same logging set-up: an in-process CLI run (its console sets the
+    root handlers and logger levels) must not change what a later test's `caplog` sees. pytest's
+    own capture handlers come and go per test phase and are left to pytest."""
+
+    def ours(handlers: list[logging.Handler]) -> list[logging.Handler]:
+        return [h for h in handlers if not type(h).__module__.startswith("_pytest")]
+
+    root = logging.getLogger()
+    loggers = [root, *(logging.getLogger(n) for n in list(logging.Logger.manager.loggerDict))]
+    saved = [(lg, lg.level, lg.propagate, lg.disabled, ours(lg.handlers)) for lg in loggers]
+    yield
+    for lg, level, propagate, disabled, handlers in saved:
+        lg.setLevel(level)
+        lg.propagate, lg.disabled = propagate, disabled
+        lg.handlers[:] = [h for h in lg.handlers if h not in ours(lg.handlers)] + handlers

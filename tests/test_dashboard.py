@@ -158,6 +158,9 @@ def run_litellm_evaluation(output_dir: Path, tasks_file: Path) -> Path:
             "--agent-type",
             "tool",
             "--enable-otel",
+            # one of the two tasks fails on purpose (the crashed model call): not a CI failure
+            "--max-error-rate",
+            "0.5",
         )
         assert server.unhandled == []
         assert server.responder_errors == ["responder failed: RuntimeError: the model crashed"]

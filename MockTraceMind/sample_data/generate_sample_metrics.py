@@ -404,6 +404,12 @@ def build_task(
         "response_correct": response is not None and not failed,
         "tools_used": used,
         "steps": len(calls),
+        "planning_steps": 0,
+        "model_calls": len(calls),
+        "stop_reason": "error" if error else "final_answer",
+        "attempt": 0,
+        "retries": 0,
+        "last_retry_error": None,
         "response": response,
         "error": error,
         "trace_id": trace_id,
@@ -479,6 +485,9 @@ def leaderboard_row(
 
     co2 = metric_values(resource_metrics, "gen_ai.co2.emissions")
     stamp = datetime.fromtimestamp(finished / NANOS, tz=timezone.utc)
+    errored = sum(1 for row in results if row["stop_reason"] == "error")
+    completed = total - errored
+    local = spec.provider in ("transformers", "ollama")
     return {
         "run_id": spec.run_id,
         "model": spec.model,
@@ -516,6 +525,41 @@ def leaderboard_row(
         "gpu_temperature_max": peak("gen_ai.gpu.temperature"),
         "gpu_power_avg_w": avg("gen_ai.gpu.power"),
         "notes": f"Evaluation on {stamp.date().isoformat()}; {total} tests",
+        # run status (the samples ran every task to its end)
+        "run_status": "completed",
+        "planned_tests": total,
+        "completed_tests": completed,
+        "errored_tests": errored,
+        "timed_out_tests": 0,
+        "max_steps_tests": 0,
+        "interrupted_tests": 0,
+        "scored_success_rate": round(100 * passed / completed, 2) if completed else None,
+        # how the run was made
+        "wall_time_ms": round((finished - to_nanos(spec.start)) / 1e6, 3),
+        "keyword_match": "word",
+        "max_steps": 6,
+        "tasks_sha256": None,
+        "smoltrace_version": None,
+        # the samples predate repeats and intervals: one attempt per task, no interval columns
+        "repeats": 1,
+        "total_tasks": total,
+        "success_rate_se": None,
+        "success_rate_ci_low": None,
+        "success_rate_ci_high": None,
+        "pass_at_1": round(passed / total, 4) if total else None,
+        "pass_at_k": None,
+        "pass_hat_k": None,
+        "pass_rule": "success_boolean_mean_over_attempts",
+        "avg_duration_ms_ci_low": None,
+        "avg_duration_ms_ci_high": None,
+        "avg_tokens_per_test_ci_low": None,
+        "avg_tokens_per_test_ci_high": None,
+        "avg_cost_per_test_usd_ci_low": None,
+        "avg_cost_per_test_usd_ci_high": None,
+        "generation_settings": None,
+        "hardware": None,
+        "hardware_detail": None,
+        "hardware_scope": "local" if local else "hosted",
     }
 
 
