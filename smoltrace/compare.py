@@ -2,7 +2,7 @@
 
 A and B are run folders, their results.json files, or Hub results datasets. Parsing and output
 only; the pairing and the statistics live in `smoltrace.comparison` and `smoltrace.scoring.stats`.
-Exit codes: 0 compared, 2 bad input, 3 the `--max-regression` gate failed.
+Exit codes: 0 compared, 2 bad input, 4 the `--max-regression` gate failed.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ class PublishError(RuntimeError):
     """A Hub upload failed. The local run folder is complete; the message says how to retry."""
 
 
-GATE_FAILED = 3
+GATE_FAILED = 4
 """Exit code of a failed quality gate (`smoltrace-eval --min-success-rate`, `smoltrace-compare
---max-regression`): distinct from 1 (a run or upload failed) and 2 (bad input)."""
+--max-regression`): distinct from 1 (a run or upload failed), 2 (bad input) and 3 (more tasks
+errored than `--max-error-rate` allows), so a CI job can tell a worse model from a broken run."""

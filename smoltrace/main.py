@@ -681,7 +681,7 @@ def run_cli(args: argparse.Namespace) -> int:
 
 
 def _success_gate(args: argparse.Namespace, row: dict[str, Any], console: RunConsole) -> int:
-    """`--min-success-rate`: exit 3 when the success rate (or its interval's lower end) is below."""
+    """`--min-success-rate`: exit 4 when the success rate (or its interval's lower end) is below."""
     threshold = getattr(args, "min_success_rate", None)
     if threshold is None:
         return 0

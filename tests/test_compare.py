@@ -105,7 +105,7 @@ def test_success_rate_gate_exit_codes(runs: dict) -> None:
     low = (p + Z**2 / (2 * n) - Z * math.sqrt(p * (1 - p) / n + Z**2 / (4 * n * n))) / (
         1 + Z**2 / n
     )
-    assert lower.returncode == 3
+    assert lower.returncode == 4
     assert f"lower end of the 95% interval of the success rate {round(100 * low, 2)}%" in (
         lower.stderr
     )
@@ -164,7 +164,7 @@ def test_compare_table_and_regression_gate(runs: dict) -> None:
     assert "LOSS  tool:add7  A 1/1  B 0/1" in table.stdout
     # worse by 62.5 points, interval below 0: a 10-point budget fails, a 70-point one does not
     failed = compare_cli(str(runs["a"]), str(runs["b"]), "--max-regression", "10")
-    assert failed.returncode == 3, failed.stderr
+    assert failed.returncode == 4, failed.stderr
     assert "Regression gate (--max-regression 10 pp): FAILED" in failed.stdout
     assert compare_cli(str(runs["a"]), str(runs["b"]), "--max-regression", "70").returncode == 0
     # B better than A: never a regression
@@ -257,7 +257,7 @@ def test_compare_two_hub_datasets(
     shutil.rmtree(tmp_path / "a")
     shutil.rmtree(tmp_path / "b")
     monkeypatch.setenv("HF_TOKEN", TOKEN)
-    assert compare.main([repo_a, repo_b, "--format", "json", "--max-regression", "1"]) == 3
+    assert compare.main([repo_a, repo_b, "--format", "json", "--max-regression", "1"]) == 4
     report = json.loads(capsys.readouterr().out)
     total = len(results)
     assert report["a"]["source"] == repo_a and report["paired_tasks"] == total
@@ -310,7 +310,7 @@ def test_point_gate_fails_below_the_threshold_and_passes_at_it(
     row = {"success_rate": 79.99, "success_rate_ci_low": 60.0}
     console = RunConsole(quiet=True)
     point = SimpleNamespace(min_success_rate=80.0, gate="point")
-    assert _success_gate(point, row, console) == 3
+    assert _success_gate(point, row, console) == 4
     assert (
         "gate failed: success rate 79.99% is below --min-success-rate 80%"
         in capsys.readouterr().err
