@@ -84,17 +84,23 @@ def llm_server():
 
 @pytest.fixture(autouse=True)
 def _restore_logging() -> Iterator[None]:
-    """Each test starts from the same logging set-up: an in-process CLI run (its console sets the
+    """Each test starts from the same logging set-up and registered secrets: an in-process CLI run (its console sets the
     root handlers and logger levels) must not change what a later test's `caplog` sees. pytest's
     own capture handlers come and go per test phase and are left to pytest."""
 
     def ours(handlers: list[logging.Handler]) -> list[logging.Handler]:
         return [h for h in handlers if not type(h).__module__.startswith("_pytest")]
 
+    from smoltrace import redaction
+
     root = logging.getLogger()
     loggers = [root, *(logging.getLogger(n) for n in list(logging.Logger.manager.loggerDict))]
     saved = [(lg, lg.level, lg.propagate, lg.disabled, ours(lg.handlers)) for lg in loggers]
+    # secrets registered by one test (a token file, an OTLP header) must not redact another's text
+    secrets = set(redaction._registered)
     yield
+    redaction._registered.clear()
+    redaction._registered.update(secrets)
     for lg, level, propagate, disabled, handlers in saved:
         lg.setLevel(level)
         lg.propagate, lg.disabled = propagate, disabled
